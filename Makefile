@@ -1,0 +1,87 @@
+# Makefile - the one, non-recursive build of q.  Run ./configure first.
+#   make            build libq.a and the tools in bin/
+#   make test       build, then run the prove suite (t/*.t)
+#   make run        the main job on the embedded default model
+#   make model      fetch the embedded default model into share/models/
+#   make fuzz       build the libFuzzer targets (clang)
+#   make bench      run the benchmark drivers in t/bench/
+#   make install    install tools and man pages under $(PREFIX)
+
+-include config.mk
+
+PREFIX ?= /usr/local
+CC ?= cc
+OPT ?= -O2 -g
+WERROR ?=
+PROVE_JOBS ?= 2
+CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) $(OPT) $(SANITIZE) $(CFLAGS_USER) -Ilib
+LDFLAGS_ALL = $(SANITIZE) -rdynamic
+LIBS ?= -lcjson -lsodium -lz -lpcre2-8 -lmicrohttpd -lcurl -lpthread -lm
+
+TOOLS = qtok
+LIB_SRC = $(sort $(wildcard lib/*.c))
+LIB_OBJ = $(LIB_SRC:.c=.o)
+LIB_HDR = $(wildcard lib/*.h)
+UNIT_SRC = $(sort $(wildcard t/unit/*.c))
+UNIT_BIN = $(UNIT_SRC:.c=)
+FUZZ_SRC = $(filter-out t/fuzz/replay.c,$(sort $(wildcard t/fuzz/*.c)))
+FUZZ_REPLAY = $(FUZZ_SRC:.c=-replay)
+FUZZ_BIN = $(FUZZ_SRC:.c=-fuzz)
+MODEL = share/models/SmolLM2-135M-Instruct.Q4_1.gguf
+
+all: config.mk $(addprefix bin/,$(TOOLS)) $(UNIT_BIN) $(FUZZ_REPLAY)
+
+config.mk lib/config.h:
+	@echo "Makefile: run ./configure first (./configure --install-deps installs what is missing)" >&2; exit 1
+
+lib/%.o: lib/%.c $(LIB_HDR) lib/config.h
+	$(CC) $(CFLAGS) -c $< -o $@
+
+lib/libq.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+bin/%: bin/%.c lib/libq.a
+	$(CC) $(CFLAGS) $< -o $@ lib/libq.a $(LDFLAGS_ALL) $(LIBS)
+
+t/unit/%: t/unit/%.c lib/libq.a
+	$(CC) $(CFLAGS) $< -o $@ lib/libq.a $(LDFLAGS_ALL) $(LIBS)
+
+# Each t/fuzz/NAME.c defines LLVMFuzzerTestOneInput.  NAME-replay runs it
+# over files (the t8 tests replay the corpus); NAME-fuzz is the libFuzzer build.
+t/fuzz/%-replay: t/fuzz/%.c t/fuzz/replay.c lib/libq.a
+	$(CC) $(CFLAGS) $< t/fuzz/replay.c -o $@ lib/libq.a $(LDFLAGS_ALL) $(LIBS)
+
+fuzz: $(FUZZ_BIN)
+t/fuzz/%-fuzz: t/fuzz/%.c $(LIB_SRC) $(LIB_HDR) lib/config.h
+	clang -std=c11 -D_GNU_SOURCE -O1 -g -Ilib -fsanitize=fuzzer,address,undefined $< $(LIB_SRC) -o $@ $(LIBS)
+
+test: all
+	prove -j$(PROVE_JOBS) t/
+
+unit: $(UNIT_BIN) $(FUZZ_REPLAY)
+	prove -j$(PROVE_JOBS) t/t0*.t t/t8*.t
+
+model: $(MODEL)
+$(MODEL):
+	sh share/models/fetch-model $@
+
+run: all $(MODEL)
+	printf '%s\n' 'Hello, world! How are you today?' | bin/qtok -m $(MODEL) --json
+	printf '%s\n' '{"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is the capital of France?"}]}' | bin/qtok -m $(MODEL) --chat --render
+	printf '%s\n' '{"messages":[{"role":"user","content":"What is the capital of France?"}]}' | bin/qtok -m $(MODEL) --chat
+
+bench: all
+	@for b in t/bench/*; do [ -x "$$b" ] && { echo "== $$b"; "$$b" || exit 1; }; done; true
+
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/q/models
+	cp $(addprefix bin/,$(TOOLS)) $(DESTDIR)$(PREFIX)/bin/
+	cp share/man/man1/*.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	if [ -f $(MODEL) ]; then cp $(MODEL) $(DESTDIR)$(PREFIX)/share/q/models/; fi
+
+clean:
+	rm -f lib/*.o lib/libq.a $(addprefix bin/,$(TOOLS)) $(UNIT_BIN) $(FUZZ_REPLAY) $(FUZZ_BIN)
+
+.PHONY: all test unit model run bench fuzz install clean
+.SECONDARY:

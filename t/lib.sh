@@ -1,0 +1,96 @@
+# t/lib.sh - helpers for the prove suite.  Source it from a t/tNNNN-*.t script:
+#   . "${0%/*}/lib.sh"
+# Tests run from the top of the tree with a private scratch directory $TRASH.
+# Every check prints one TAP line; finish with `done_testing`.
+# A command killed by a signal (status > 128) always fails a check.
+
+set -u
+TOP=$(cd "${0%/*}/.." && pwd)
+SHARED=${Q_SHARED:-$TOP/../shared}
+MODEL_SMOL=$TOP/share/models/SmolLM2-135M-Instruct.Q4_1.gguf
+STORIES=$SHARED/models/stories260K.gguf
+PATH=$TOP/bin:$PATH
+unset Q_MODEL
+TRASH=$TOP/t/trash.$(basename "$0" .t).$$
+rm -rf "$TRASH" && mkdir -p "$TRASH" || exit 1
+trap 'rm -rf "$TRASH"' EXIT
+cd "$TOP" || exit 1
+
+_n=0
+_failed=0
+
+ok_() { # ok_ STATUS DESCRIPTION
+	_n=$((_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $_n - $2"
+	else
+		echo "not ok $_n - $2"
+		_failed=$((_failed + 1))
+	fi
+}
+
+diag() { printf '# %s\n' "$@"; }
+
+skip() { # skip REASON: one skipped check, saying why
+	_n=$((_n + 1))
+	echo "ok $_n # skip $1"
+}
+
+# run CMD...: run with stdout in $TRASH/out, stderr in $TRASH/err, status in $rc.
+run() {
+	"$@" >"$TRASH/out" 2>"$TRASH/err"
+	rc=$?
+}
+
+# run_in INPUT CMD...: like run with INPUT (a string) on stdin.
+run_in() {
+	_in=$1; shift
+	printf '%s' "$_in" | { "$@" >"$TRASH/out" 2>"$TRASH/err"; echo $? >"$TRASH/rc"; }
+	rc=$(cat "$TRASH/rc")
+}
+
+# expect_status WANT DESCRIPTION: check $rc (from run) equals WANT.
+expect_status() {
+	if [ "$rc" -eq "$1" ]; then ok_ 0 "$2"; else
+		ok_ 1 "$2"
+		diag "exit status $rc, want $1" "stderr: $(head -c 400 "$TRASH/err")"
+	fi
+}
+
+# test_cmp EXPECT ACTUAL DESCRIPTION: files identical.
+test_cmp() {
+	if cmp -s "$1" "$2"; then ok_ 0 "$3"; else
+		ok_ 1 "$3"
+		diff -u "$1" "$2" | head -n 20 | sed 's/^/# /'
+	fi
+}
+
+# is GOT WANT DESCRIPTION: strings equal.
+is() {
+	if [ "$1" = "$2" ]; then ok_ 0 "$3"; else
+		ok_ 1 "$3"
+		diag "got:  '$(printf '%s' "$1" | head -c 300)'" "want: '$(printf '%s' "$2" | head -c 300)'"
+	fi
+}
+
+# like FILE REGEX DESCRIPTION: FILE matches an extended regex.
+like() {
+	if grep -Eq -- "$2" "$1"; then ok_ 0 "$3"; else
+		ok_ 1 "$3"
+		diag "no match for /$2/ in $1:" "$(head -c 300 "$1")"
+	fi
+}
+
+# one_line_error FILE TOOL DESCRIPTION: stderr is exactly one "TOOL: error: ..." line.
+one_line_error() {
+	if [ "$(wc -l <"$1")" -eq 1 ] && grep -q "^$2: error: " "$1"; then ok_ 0 "$3"; else
+		ok_ 1 "$3"
+		diag "stderr was:" "$(head -c 400 "$1")"
+	fi
+}
+
+done_testing() {
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+	exit $?
+}
