@@ -41,7 +41,7 @@ lib/libq.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-bin/%: bin/%.c lib/libq.a
+bin/%: bin/%.c bin/cli.h lib/libq.a
 	$(CC) $(CFLAGS) $< -o $@ lib/libq.a $(LDFLAGS_ALL) $(LIBS)
 
 t/unit/%: t/unit/%.c lib/libq.a
