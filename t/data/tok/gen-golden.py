@@ -33,8 +33,10 @@ NAME and oracle:
   llama3        HF on ../shared/tokenizers/llama3/tokenizer.json
   smollm2       HF on a tokenizer rebuilt from the SmolLM2 GGUF metadata,
                 cross-checked against llama.cpp on the GGUF itself
-  qwen3-vocab   llama.cpp on qwen3-vocab.gguf, cross-checked against qwen3 (HF)
-  llama3-vocab  llama.cpp on llama3-vocab.gguf, cross-checked against llama3 (HF)
+  qwen3-vocab   HF on the qwen3 tokenizer.json with each added token special
+                exactly when qwen3-vocab.gguf types it CONTROL (what the GGUF
+                declares); cross-checked against llama.cpp on the GGUF
+  llama3-vocab  the same for llama3 / llama3-vocab.gguf
   stories260k   llama.cpp on ../shared/models/stories260K.gguf (SPM)
 
 Every cross-check disagreement is written to oracle-diffs.txt (regenerated on
@@ -112,6 +114,23 @@ def hf_from_smollm_gguf(path):
         == len(control)
     for t in control:
         assert tok.token_to_id(t) == vocab[t]
+    return HF(tok)
+
+
+def hf_as_gguf_declares(json_path, gguf_path):
+    """The model's own HF tokenizer, with the specialness of its added tokens
+    as the GGUF declares it (CONTROL = special).  A vocab-only GGUF made by
+    llama.cpp's converter keeps the vocabulary and merges but types some
+    non-special added tokens (Qwen's <|fim_prefix|> ...) CONTROL; with that
+    one change the HF tokenizer is the oracle for the GGUF."""
+    import gguf
+    from tokenizers import AddedToken, Tokenizer
+    tok = Tokenizer.from_file(json_path)
+    types = gguf.GGUFReader(gguf_path).fields["tokenizer.ggml.token_type"].contents()
+    for i, t in tok.get_added_tokens_decoder().items():
+        if types[i] == gguf.TokenType.CONTROL and not t.special:
+            assert tok.add_special_tokens([AddedToken(t.content, special=True, normalized=False)]) == 1
+            assert tok.token_to_id(t.content) == i
     return HF(tok)
 
 
@@ -228,12 +247,16 @@ def main():
         smol_lc = {mode: [smol_lcpp.encode(s, mode == "raw") for s in corpus] for mode in ("default", "raw")}
         cross_check(report, "smollm2: HF (rebuilt from GGUF) vs llama.cpp (same GGUF)", corpus,
                     "hf", smol_hf, "llama.cpp", smol_lc)
-        qv = run(report, "qwen3-vocab", LCPP(gunzip_to(tmp, "qwen3-vocab.gguf")), corpus)
-        cross_check(report, "qwen3-vocab: llama.cpp (converted GGUF) vs HF qwen3 tokenizer.json", corpus,
-                    "llama.cpp", qv, "hf", qwen3)
-        lv = run(report, "llama3-vocab", LCPP(gunzip_to(tmp, "llama3-vocab.gguf")), corpus)
-        cross_check(report, "llama3-vocab: llama.cpp (converted GGUF) vs HF llama3 tokenizer.json", corpus,
-                    "llama.cpp", lv, "hf", llama3)
+        for name in ("qwen3", "llama3"):
+            gg = gunzip_to(tmp, f"{name}-vocab.gguf")
+            hf = run(report, f"{name}-vocab",
+                     hf_as_gguf_declares(os.path.join(SHARED, "tokenizers", name, "tokenizer.json"), gg), corpus)
+            lc = LCPP(gg)
+            lcr = {mode: [lc.encode(s, mode == "raw") for s in corpus] for mode in ("default", "raw")}
+            cross_check(report, f"{name}-vocab: llama.cpp (converted GGUF) vs HF {name} tokenizer.json "
+                        "with the GGUF's token types", corpus, "llama.cpp", lcr, "hf", hf)
+            cross_check(report, f"{name}-vocab: HF with the GGUF's token types vs HF {name} tokenizer.json",
+                        corpus, "hf-as-gguf", hf, "hf", qwen3 if name == "qwen3" else llama3)
         run(report, "stories260k", LCPP(STORIES), corpus)
     finally:
         shutil.rmtree(tmp)
