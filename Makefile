@@ -14,14 +14,17 @@ CC ?= cc
 OPT ?= -O2 -g
 WERROR ?=
 PROVE_JOBS ?= 2
-CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) $(OPT) $(SANITIZE) $(CFLAGS_USER) -Ilib
+CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) $(OPT) $(SANITIZE) $(CFLAGS_USER) -Ilib -Ikernels
 LDFLAGS_ALL = $(SANITIZE) -rdynamic
 LIBS ?= -lcjson -lsodium -lz -lpcre2-8 -lmicrohttpd -lcurl -lpthread -lm
 
-TOOLS = qtok
+TOOLS = qtok qgen
 LIB_SRC = $(sort $(wildcard lib/*.c))
 LIB_OBJ = $(LIB_SRC:.c=.o)
 LIB_HDR = $(wildcard lib/*.h)
+QK_SRC = $(sort $(wildcard kernels/*.c kernels/cpu/*.c))
+QK_OBJ = $(QK_SRC:.c=.o)
+QK_HDR = $(wildcard kernels/*.h kernels/cpu/*.h)
 UNIT_SRC = $(sort $(wildcard t/unit/*.c))
 UNIT_BIN = $(UNIT_SRC:.c=)
 FUZZ_SRC = $(filter-out t/fuzz/replay.c,$(sort $(wildcard t/fuzz/*.c)))
@@ -41,16 +44,28 @@ lib/libq.a: $(LIB_OBJ)
 	rm -f $@
 	ar rcs $@ $(LIB_OBJ)
 
-bin/%: bin/%.c bin/cli.h lib/libq.a
-	$(CC) $(CFLAGS) $< -o $@ lib/libq.a $(LDFLAGS_ALL) $(LIBS)
+# Kernels: files named *_avx2.c / *_avx512.c are compiled for that ISA and
+# only called after a cpuid check (kernels/cpu/), everything else is portable.
+kernels/%.o: kernels/%.c $(QK_HDR) lib/config.h
+	$(CC) $(CFLAGS) $(QK_ISA) -c $< -o $@
+kernels/cpu/%_avx2.o: QK_ISA = -mavx2 -mfma -mf16c
+kernels/cpu/%_avx512.o: QK_ISA = -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512vnni -mavx512bf16 -mfma -mf16c
 
-t/unit/%: t/unit/%.c lib/libq.a
-	$(CC) $(CFLAGS) $< -o $@ lib/libq.a $(LDFLAGS_ALL) $(LIBS)
+kernels/libqk.a: $(QK_OBJ)
+	rm -f $@
+	ar rcs $@ $(QK_OBJ)
+
+LINK = lib/libq.a $(if $(QK_SRC),kernels/libqk.a)
+bin/%: bin/%.c bin/cli.h $(LINK)
+	$(CC) $(CFLAGS) $< -o $@ $(LINK) $(LDFLAGS_ALL) $(LIBS)
+
+t/unit/%: t/unit/%.c $(LINK)
+	$(CC) $(CFLAGS) $< -o $@ $(LINK) $(LDFLAGS_ALL) $(LIBS)
 
 # Each t/fuzz/NAME.c defines LLVMFuzzerTestOneInput.  NAME-replay runs it
 # over files (the t8 tests replay the corpus); NAME-fuzz is the libFuzzer build.
-t/fuzz/%-replay: t/fuzz/%.c t/fuzz/replay.c lib/libq.a
-	$(CC) $(CFLAGS) $< t/fuzz/replay.c -o $@ lib/libq.a $(LDFLAGS_ALL) $(LIBS)
+t/fuzz/%-replay: t/fuzz/%.c t/fuzz/replay.c $(LINK)
+	$(CC) $(CFLAGS) $< t/fuzz/replay.c -o $@ $(LINK) $(LDFLAGS_ALL) $(LIBS)
 
 fuzz: $(FUZZ_BIN)
 t/fuzz/%-fuzz: t/fuzz/%.c $(LIB_SRC) $(LIB_HDR) lib/config.h
@@ -60,7 +75,7 @@ test: all
 	prove -j$(PROVE_JOBS) t/
 
 unit: $(UNIT_BIN) $(FUZZ_REPLAY)
-	prove -j$(PROVE_JOBS) t/t0*.t t/t8*.t
+	prove -j$(PROVE_JOBS) $(wildcard t/t0*.t t/t1*.t t/t4*.t t/t8*.t)
 
 model: $(MODEL)
 $(MODEL):
@@ -81,7 +96,7 @@ install: all
 	if [ -f $(MODEL) ]; then cp $(MODEL) $(DESTDIR)$(PREFIX)/share/q/models/; fi
 
 clean:
-	rm -f lib/*.o lib/libq.a $(addprefix bin/,$(TOOLS)) $(UNIT_BIN) $(FUZZ_REPLAY) $(FUZZ_BIN)
+	rm -f lib/*.o lib/libq.a $(QK_OBJ) kernels/libqk.a $(addprefix bin/,$(TOOLS)) $(UNIT_BIN) $(FUZZ_REPLAY) $(FUZZ_BIN)
 
 .PHONY: all test unit model run bench fuzz install clean
 .SECONDARY:
