@@ -1,0 +1,502 @@
+/*
+ * cpu.c - the CPU backend: host tensors, and each op split across the
+ * thread pool by output rows (matmul) or token rows (everything else),
+ * running the kernels of the ISA picked at qk_cpu_new.
+ *
+ * Invariants:
+ * - Tensors the backend allocates are 64-byte aligned host memory it owns;
+ *   loaded (borrowed) tensors point at the caller's bytes and are never
+ *   written or freed.  Weight types the ISA multiplies in the x8 layout
+ *   (isa->x8) are always stored packed (QK_PACKED), whether allocated or
+ *   loaded; tensor_set/get convert, matmul and embed read either layout.
+ * - The scratch buffer holds the quantized activations of the matmul in
+ *   flight only; it grows and is never shrunk.  One thread drives the
+ *   backend at a time (the pool's workers only run inside an op).
+ * - Each op hands the pool chunks of rows (matmul), tokens (row ops) or
+ *   (token, head) pairs (attention); every output element is computed by
+ *   exactly one thread with the same instruction sequence, whatever the
+ *   thread count or schedule (t4002 checks 1, 2 and 3 threads give
+ *   identical bytes).
+ */
+#include "cpu.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#define MAX_ROT 4096
+
+typedef struct cpu {
+	int isa_id;
+	const qk_isa *isa;
+	qk_pool *pool;
+	uint8_t *scratch;      /* quantized matmul activations */
+	size_t scratch_cap;
+	uint8_t *scratch2;     /* attention: per-thread rows and scores */
+	size_t scratch2_cap;
+} cpu;
+
+static const qk_backend_ops cpu_ops;
+
+static void cpu_free(void *ctx)
+{
+	cpu *c = ctx;
+	if (!c)
+		return;
+	qk_pool_free(c->pool);
+	free(c->scratch);
+	free(c->scratch2);
+	free(c);
+}
+
+/* Round n up to a multiple of 64 (aligned_alloc wants it). */
+static size_t up64(size_t n)
+{
+	return (n + 63) & ~(size_t)63;
+}
+
+/* Weight types the ISA multiplies in its x8 layout are stored packed
+ * (all zeros is a valid packed tensor). */
+static int cpu_tensor_alloc(void *ctx, qk_tensor *t)
+{
+	cpu *c = ctx;
+	size_t n = up64((size_t)t->rows * t->stride);
+	t->data = aligned_alloc(64, n);
+	if (!t->data)
+		return qk_seterr("out of memory allocating %zu bytes", n);
+	memset(t->data, 0, n);
+	t->flags = c->isa->x8[t->type] ? QK_PACKED : 0;
+	return 0;
+}
+
+static int cpu_tensor_set(void *ctx, qk_tensor *t, const void *host);
+
+/* Borrow the caller's bytes, or for a type the ISA packs, keep a packed
+ * copy (the one place weights are copied on the CPU). */
+static int cpu_tensor_load(void *ctx, qk_tensor *t, const void *host)
+{
+	cpu *c = ctx;
+	if (!c->isa->x8[t->type]) {
+		t->data = (void *)host;
+		t->flags = QK_BORROWED;
+		return 0;
+	}
+	if (cpu_tensor_alloc(ctx, t) < 0)
+		return -1;
+	return cpu_tensor_set(ctx, t, host);
+}
+
+static void cpu_tensor_free(void *ctx, qk_tensor *t)
+{
+	(void)ctx;
+	if (!(t->flags & QK_BORROWED))
+		free(t->data);
+}
+
+static int cpu_tensor_set(void *ctx, qk_tensor *t, const void *host)
+{
+	(void)ctx;
+	size_t rb = qk_row_bytes(t->type, t->cols);
+	for (int64_t r = 0; r < t->rows; r++) {
+		uint8_t *dst = (uint8_t *)t->data + (size_t)r * t->stride;
+		const uint8_t *src = (const uint8_t *)host + (size_t)r * rb;
+		if (t->flags & QK_PACKED)
+			qk_repack_x8(t->type, src, dst, t->cols);
+		else
+			memcpy(dst, src, rb);
+	}
+	return 0;
+}
+
+static int cpu_tensor_get(void *ctx, const qk_tensor *t, void *host)
+{
+	(void)ctx;
+	size_t rb = qk_row_bytes(t->type, t->cols);
+	for (int64_t r = 0; r < t->rows; r++) {
+		uint8_t *dst = (uint8_t *)host + (size_t)r * rb;
+		const uint8_t *src = (const uint8_t *)t->data + (size_t)r * t->stride;
+		if (t->flags & QK_PACKED)
+			qk_unpack_x8(t->type, src, dst, t->cols);
+		else
+			memcpy(dst, src, rb);
+	}
+	return 0;
+}
+
+/* Make *buf (capacity *cap) at least n bytes; the old contents go. */
+static int grow(uint8_t **buf, size_t *cap, size_t n)
+{
+	if (n <= *cap)
+		return 0;
+	n = up64(n);
+	uint8_t *p = aligned_alloc(64, n);
+	if (!p)
+		return qk_seterr("out of memory allocating %zu bytes", n);
+	free(*buf);
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+static int scratch(cpu *c, size_t n)
+{
+	return grow(&c->scratch, &c->scratch_cap, n);
+}
+
+static int scratch2(cpu *c, size_t n)
+{
+	return grow(&c->scratch2, &c->scratch2_cap, n);
+}
+
+/* ----------------------------------------------------------------- matmul */
+
+typedef struct mm_job {
+	const qk_isa *isa;
+	qk_gemm g;
+	qk_gemm_fn fn;
+	int64_t m;
+	const qk_tensor *x;    /* for the quantize pass */
+} mm_job;
+
+static void quant_job(void *arg, int ith, int64_t t0, int64_t t1)
+{
+	mm_job *j = arg;
+	(void)ith;
+	for (int64_t t = t0; t < t1; t++)
+		j->isa->quant[j->g.x.kind]((const float *)((const char *)j->x->data + (size_t)t * j->x->stride),
+					   &j->g.x, (uint8_t *)j->g.x.p + (size_t)t * j->g.x.stride);
+}
+
+static void gemm_job(void *arg, int ith, int64_t r0, int64_t r1)
+{
+	mm_job *j = arg;
+	(void)ith;
+	j->fn(&j->g, r0, r1);
+}
+
+/* Rows per chunk: at least 16, about 8 chunks per thread. */
+static int64_t row_chunk(int64_t m, int nth)
+{
+	int64_t c = m / (8 * (int64_t)nth);
+	return c < 16 ? 16 : (c + 15) / 16 * 16;
+}
+
+static int cpu_matmul(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tensor *w)
+{
+	cpu *c = ctx;
+	int packed = (w->flags & QK_PACKED) != 0;
+	mm_job j = {.isa = c->isa, .fn = packed ? c->isa->gemm_x8[w->type] : c->isa->gemm[w->type],
+		    .m = w->rows, .x = x};
+	int kind = packed ? QK_ACT_Q8X : qk_act_kind(w->type);
+	if (!j.fn)
+		return qk_seterr("matmul: no %s kernel for this tensor layout", qk_type_name(w->type));
+	j.g.w = w->data;
+	j.g.w_stride = w->stride;
+	j.g.k = w->cols;
+	j.g.y = y->data;
+	j.g.ldy = y->stride / sizeof(float);
+	if (kind == QK_ACT_F32) {
+		qk_act_layout(&j.g.x, kind, x->rows, x->cols);
+		j.g.x.p = x->data;
+		j.g.x.stride = x->stride;
+	} else {
+		size_t need = qk_act_layout(&j.g.x, kind, x->rows, x->cols);
+		if (scratch(c, need) < 0)
+			return -1;
+		j.g.x.p = c->scratch;
+		qk_pool_run(c->pool, quant_job, &j, x->rows, 4);
+	}
+	qk_pool_run(c->pool, gemm_job, &j, j.m, row_chunk(j.m, qk_pool_size(c->pool)));
+	return 0;
+}
+
+/* ---------------------------------------------------------------- row ops */
+
+typedef struct row_job {
+	const qk_isa *isa;
+	int op;
+	qk_tensor *y;
+	const qk_tensor *a, *b, *c;
+	float f;
+	const qk_rope *rope;
+	int32_t *out;
+} row_job;
+
+enum { OP_RMSNORM, OP_SILU_MUL, OP_SOFTMAX, OP_ADD, OP_ROPE, OP_EMBED, OP_ARGMAX };
+
+#define FROW(t, r) ((float *)((char *)(t)->data + (size_t)(r) * (t)->stride))
+
+static void row_job_run(void *arg, int ith, int64_t t0, int64_t t1)
+{
+	row_job *j = arg;
+	const qk_isa *isa = j->isa;
+	(void)ith;
+	for (int64_t t = t0; t < t1; t++) {
+		switch (j->op) {
+		case OP_RMSNORM:
+			isa->rmsnorm(FROW(j->y, t), FROW(j->a, t), j->b->data, j->a->cols, j->f);
+			break;
+		case OP_SILU_MUL:
+			isa->silu_mul(FROW(j->y, t), FROW(j->a, t), FROW(j->b, t), j->a->cols);
+			break;
+		case OP_SOFTMAX:
+			isa->softmax(FROW(j->y, t), FROW(j->a, t), j->a->cols, j->f);
+			break;
+		case OP_ADD:
+			isa->add(FROW(j->y, t), FROW(j->a, t), FROW(j->b, t), j->a->cols);
+			break;
+		case OP_ROPE: {
+			float cs[MAX_ROT / 2], sn[MAX_ROT / 2];
+			const qk_rope *p = j->rope;
+			qk_rope_cache(p, ((const int32_t *)j->b->data)[t], cs, sn);
+			float *x = FROW(j->a, t);
+			for (int h = 0; h < p->n_head; h++)
+				isa->rope(x + (size_t)h * p->head_dim, cs, sn, p->n_rot, p->neox);
+			break;
+		}
+		case OP_EMBED: {
+			int32_t id = ((const int32_t *)j->b->data)[t];
+			const char *row = (const char *)j->a->data + (size_t)id * j->a->stride;
+			if (j->a->flags & QK_PACKED)
+				qk_dequant_x8(j->a->type, row, FROW(j->y, t), j->a->cols);
+			else
+				isa->dequant[j->a->type](row, FROW(j->y, t), j->a->cols);
+			break;
+		}
+		case OP_ARGMAX:
+			j->out[t] = (int32_t)isa->argmax(FROW(j->a, t), j->a->cols);
+			break;
+		}
+	}
+}
+
+/* One token row per chunk: a decode step (one row) runs on the caller. */
+static int run_rows(cpu *c, row_job *j)
+{
+	j->isa = c->isa;
+	int64_t n = j->op == OP_ROPE || j->op == OP_ARGMAX ? j->a->rows : j->y->rows;
+	qk_pool_run(c->pool, row_job_run, j, n, 1);
+	return 0;
+}
+
+static int cpu_rmsnorm(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tensor *g, float eps)
+{
+	row_job j = {.op = OP_RMSNORM, .y = y, .a = x, .b = g, .f = eps};
+	return run_rows(ctx, &j);
+}
+
+static int cpu_silu_mul(void *ctx, qk_tensor *y, const qk_tensor *g, const qk_tensor *u)
+{
+	row_job j = {.op = OP_SILU_MUL, .y = y, .a = g, .b = u};
+	return run_rows(ctx, &j);
+}
+
+static int cpu_softmax(void *ctx, qk_tensor *y, const qk_tensor *x, float scale)
+{
+	row_job j = {.op = OP_SOFTMAX, .y = y, .a = x, .f = scale};
+	return run_rows(ctx, &j);
+}
+
+static int cpu_add(void *ctx, qk_tensor *y, const qk_tensor *a, const qk_tensor *b)
+{
+	row_job j = {.op = OP_ADD, .y = y, .a = a, .b = b};
+	return run_rows(ctx, &j);
+}
+
+static int cpu_rope(void *ctx, qk_tensor *x, const qk_tensor *pos, const qk_rope *p)
+{
+	if (p->n_rot > MAX_ROT)
+		return qk_seterr("rope: %d rotated dims (at most %d)", p->n_rot, MAX_ROT);
+	row_job j = {.op = OP_ROPE, .a = x, .b = pos, .rope = p};
+	return run_rows(ctx, &j);
+}
+
+static int cpu_embed(void *ctx, qk_tensor *y, const qk_tensor *table, const qk_tensor *ids)
+{
+	const int32_t *id = ids->data;
+	for (int64_t i = 0; i < ids->cols; i++)
+		if (id[i] < 0 || id[i] >= table->rows)
+			return qk_seterr("embed: token id %d outside [0, %lld)", (int)id[i],
+					 (long long)table->rows);
+	row_job j = {.op = OP_EMBED, .y = y, .a = table, .b = ids};
+	return run_rows(ctx, &j);
+}
+
+static int cpu_argmax(void *ctx, const qk_tensor *x, int32_t *out)
+{
+	row_job j = {.op = OP_ARGMAX, .a = x, .out = out};
+	return run_rows(ctx, &j);
+}
+
+/* ------------------------------------------------------------- attention */
+
+static int cpu_kv_store(void *ctx, qk_tensor *kc, qk_tensor *vc, const qk_tensor *k, const qk_tensor *v,
+			const qk_tensor *slots)
+{
+	(void)ctx;
+	const int32_t *sl = slots->data;
+	for (int64_t i = 0; i < k->rows; i++)
+		if (sl[i] < 0 || sl[i] >= kc->rows)
+			return qk_seterr("kv store: slot %d outside the cache's %lld rows", (int)sl[i],
+					 (long long)kc->rows);
+	for (int64_t i = 0; i < k->rows; i++)
+		for (int kv = 0; kv < 2; kv++) {
+			const float *src = FROW(kv ? v : k, i);
+			qk_tensor *c = kv ? vc : kc;
+			uint8_t *dst = (uint8_t *)c->data + (size_t)sl[i] * c->stride;
+			if (c->type == QK_F32) {
+				memcpy(dst, src, (size_t)k->cols * 4);
+			} else {
+				for (int64_t j = 0; j < k->cols; j++) {
+					uint16_t h = qk_fp32_to_fp16(src[j]);
+					memcpy(dst + 2 * j, &h, 2);
+				}
+			}
+		}
+	return 0;
+}
+
+typedef struct attn_job {
+	const qk_isa *isa;
+	float *out;
+	size_t out_stride;
+	const qk_tensor *q, *kc, *vc;
+	const int32_t *pos, *seq, *bt;
+	int64_t bt_cols, n;
+	const qk_attn *p;
+	uint8_t *scratch;      /* per thread: rows, scores, rounded q */
+	size_t per_thread;
+} attn_job;
+
+/* Work items are (token, head) pairs, one per chunk.  Each thread's
+ * scratch starts with the token whose cache rows it last listed (-1 at the
+ * start of the op), so the list is built once per token and thread. */
+static void attn_job_run(void *arg, int ith, int64_t i0, int64_t i1)
+{
+	attn_job *j = arg;
+	const qk_attn *p = j->p;
+	uint8_t *sc = j->scratch + (size_t)ith * j->per_thread;
+	int64_t maxn = (int64_t)(j->per_thread - 64 - (size_t)p->head_dim * 4) / 12;
+	int64_t *cur = (int64_t *)sc, *rows = (int64_t *)(sc + 64);
+	float *scores = (float *)(sc + 64 + (size_t)maxn * 8), *qh = scores + maxn;
+	int f16 = j->kc->type == QK_F16;
+	size_t es = f16 ? 2 : 4;
+	for (int64_t it = i0; it < i1; it++) {
+		int64_t t = it / p->n_head;
+		int h = (int)(it % p->n_head), kvh = h / (p->n_head / p->n_kv_head);
+		int64_t n = (int64_t)j->pos[t] + 1;
+		if (t != *cur) {
+			const int32_t *bt = j->bt + (size_t)j->seq[t] * (size_t)j->bt_cols;
+			for (int64_t q = 0; q < n; q++)
+				rows[q] = (int64_t)bt[q / p->block_size] * p->block_size + q % p->block_size;
+			*cur = t;
+		}
+		const float *q = (const float *)((const char *)j->q->data + (size_t)t * j->q->stride) +
+				 (size_t)h * p->head_dim;
+		if (f16) {
+			for (int d = 0; d < p->head_dim; d++)
+				qh[d] = qk_fp16_to_fp32(qk_fp32_to_fp16(q[d]));
+			q = qh;
+		}
+		size_t off = (size_t)kvh * p->head_dim * es;
+		j->isa->attn_head(j->out + (size_t)t * j->out_stride + (size_t)h * p->head_dim, q,
+				  (const uint8_t *)j->kc->data + off, (const uint8_t *)j->vc->data + off,
+				  j->kc->stride, rows, n, p->head_dim, f16, p->scale, scores);
+	}
+}
+
+static int cpu_attention(void *ctx, qk_tensor *out, const qk_tensor *q, const qk_tensor *kc,
+			 const qk_tensor *vc, const qk_tensor *pos, const qk_tensor *seq,
+			 const qk_tensor *block_table, const qk_attn *p)
+{
+	cpu *c = ctx;
+	const int32_t *ps = pos->data, *sq = seq->data, *bt = block_table->data;
+	int64_t nblk = kc->rows / p->block_size, maxn = 0;
+	if (kc->stride != vc->stride)
+		return qk_seterr("attention: k and v caches have different strides");
+	for (int64_t i = 0; i < q->rows; i++) {
+		if (sq[i] < 0 || sq[i] >= block_table->rows)
+			return qk_seterr("attention: token %lld: sequence %d outside the block table's %lld rows",
+					 (long long)i, (int)sq[i], (long long)block_table->rows);
+		if (ps[i] < 0 || ps[i] / p->block_size >= block_table->cols)
+			return qk_seterr("attention: token %lld: position %d beyond %lld blocks of %d",
+					 (long long)i, (int)ps[i], (long long)block_table->cols, p->block_size);
+		const int32_t *row = bt + (size_t)sq[i] * (size_t)block_table->cols;
+		for (int64_t b = 0; b <= ps[i] / p->block_size; b++)
+			if (row[b] < 0 || row[b] >= nblk)
+				return qk_seterr("attention: sequence %d: block %d outside the cache's %lld blocks",
+						 (int)sq[i], (int)row[b], (long long)nblk);
+		maxn = ps[i] + 1 > maxn ? ps[i] + 1 : maxn;
+	}
+	int nth = qk_pool_size(c->pool);
+	size_t per = up64(64 + (size_t)maxn * 12 + (size_t)p->head_dim * 4);
+	if (scratch2(c, per * (size_t)nth) < 0)
+		return -1;
+	for (int i = 0; i < nth; i++)
+		*(int64_t *)(c->scratch2 + (size_t)i * per) = -1;
+	attn_job j = {.isa = c->isa, .out = out->data, .out_stride = out->stride / 4, .q = q, .kc = kc, .vc = vc,
+		      .pos = ps, .seq = sq, .bt = bt, .bt_cols = block_table->cols, .n = q->rows, .p = p,
+		      .scratch = c->scratch2, .per_thread = per};
+	qk_pool_run(c->pool, attn_job_run, &j, q->rows * p->n_head, 1);
+	return 0;
+}
+
+static const qk_backend_ops cpu_ops = {
+	.name = "cpu",
+	.free = cpu_free,
+	.tensor_alloc = cpu_tensor_alloc,
+	.tensor_load = cpu_tensor_load,
+	.tensor_free = cpu_tensor_free,
+	.tensor_set = cpu_tensor_set,
+	.tensor_get = cpu_tensor_get,
+	.matmul = cpu_matmul,
+	.rmsnorm = cpu_rmsnorm,
+	.rope = cpu_rope,
+	.silu_mul = cpu_silu_mul,
+	.softmax = cpu_softmax,
+	.add = cpu_add,
+	.embed = cpu_embed,
+	.argmax = cpu_argmax,
+	.kv_store = cpu_kv_store,
+	.attention = cpu_attention,
+};
+
+qk_backend *qk_cpu_new(int n_threads, const char *isa)
+{
+	if (!isa)
+		isa = getenv("QK_ISA");
+	int id = qk_isa_best();
+	if (isa && *isa) {
+		id = qk_isa_parse(isa);
+		if (id < 0)
+			return qk_seterr("unknown ISA '%s' (ref, avx2, avx512)", isa), NULL;
+		if (!qk_isa_table(id))
+			return qk_seterr("this CPU cannot run the %s kernels", isa), NULL;
+	}
+	if (n_threads <= 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		n_threads = n > 0 && n < 1024 ? (int)n : 1;
+	}
+	cpu *c = calloc(1, sizeof *c);
+	if (!c)
+		return qk_seterr("out of memory"), NULL;
+	c->isa_id = id;
+	c->isa = qk_isa_table(id);
+	c->pool = qk_pool_new(n_threads);
+	if (!c->pool) {
+		free(c);
+		return NULL;
+	}
+	return qk_backend_new(&cpu_ops, c);
+}
+
+const char *qk_cpu_isa(const qk_backend *be)
+{
+	cpu *c = qk_backend_ctx(be, &cpu_ops);
+	return c ? c->isa->name : NULL;
+}
+
+int qk_cpu_threads(const qk_backend *be)
+{
+	cpu *c = qk_backend_ctx(be, &cpu_ops);
+	return c ? qk_pool_size(c->pool) : 0;
+}

@@ -1,0 +1,160 @@
+/*
+ * cpu.h - private to libqk: the CPU backend's activation formats, the
+ * per-ISA kernel table, the thread pool.
+ *
+ * Invariants:
+ * - Every kernel of every ISA computes each output element with the same
+ *   sequence of operations whatever the row range or thread it runs on and
+ *   whatever else is in the batch, so results depend on neither the thread
+ *   count nor the batch composition.  Kernels differ from the
+ *   reference only in the order of float additions (and, for exp, in the
+ *   approximation), never in the integer parts of a dot product.
+ * - The activation quantizers are deterministic IEEE arithmetic and give
+ *   the same bytes on every ISA (checked by t4001).
+ * - A table built by qk_isa_table() is complete: the ISAs start from the
+ *   reference table and replace what they implement.
+ */
+#ifndef QK_CPU_H
+#define QK_CPU_H
+
+#include "../qk.h"
+
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define QK_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define QK_PRINTF(a, b)
+#endif
+
+/* Record the message for qk_errmsg(); returns -1. */
+int qk_seterr(const char *fmt, ...) QK_PRINTF(1, 2);
+/* be's context if be was made with ops, else NULL. */
+void *qk_backend_ctx(const qk_backend *be, const qk_backend_ops *ops);
+
+/* ------------------------------------------------------ activation formats
+ * What a weight type's dot product wants the F32 activations turned into:
+ *   QK_ACT_F32   the floats as they are
+ *   QK_ACT_F16   x rounded to IEEE half like ggml does for F16 weights,
+ *                stored as the (exact) floats of those halves
+ *   QK_ACT_BF16  bfloat16 (BF16 weights), like ggml
+ *   QK_ACT_Q8    32-blocks: qs int8[k], then d float[k/32] (an exact half
+ *                value), s float[k/32] (half(d * sum), ggml's Q8_1.s) and
+ *                sum int32[k/32]; the numbers of ggml's Q8_0/Q8_1 blocks
+ *   QK_ACT_Q8K   256-blocks: qs int8[k], then d float[k/256], bsums
+ *                int16[k/16]; ggml's Q8_K
+ * One row per token, rows stride bytes apart (a multiple of 64).
+ *   QK_ACT_Q8X   QK_ACT_Q8 reordered inside each group of 8 blocks for
+ *                the x8 weight layout (repack.c)
+ */
+enum { QK_ACT_F32, QK_ACT_F16, QK_ACT_BF16, QK_ACT_Q8, QK_ACT_Q8K, QK_ACT_Q8X, QK_ACT_KINDS };
+
+typedef struct qk_act {
+	int kind;
+	int64_t n, k;          /* rows (tokens), elements per row */
+	const uint8_t *p;      /* row t at p + t * stride */
+	size_t stride;
+	size_t off_d, off_s, off_i; /* Q8: d, s, sum; Q8K: d, bsums (off_s) */
+} qk_act;
+
+/* The activation format each weight type multiplies with. */
+int qk_act_kind(qk_type w);
+/* Fill a's layout for n rows of k (kind from qk_act_kind) and return the
+ * bytes needed; a->p is left for the caller to set. */
+size_t qk_act_layout(qk_act *a, int kind, int64_t n, int64_t k);
+
+/* ------------------------------------------------------------ kernel table */
+
+/* One matmul job: rows [r0, r1) of w against all n rows of x;
+ * y[t * ldy + r] for token t and weight row r. */
+typedef struct qk_gemm {
+	const uint8_t *w;
+	size_t w_stride;
+	int64_t k;
+	qk_act x;
+	float *y;
+	size_t ldy;            /* floats */
+} qk_gemm;
+
+typedef void (*qk_gemm_fn)(const qk_gemm *g, int64_t r0, int64_t r1);
+/* Convert one row of k floats into row (of layout a) number t. */
+typedef void (*qk_quant_fn)(const float *x, const qk_act *a, uint8_t *row);
+
+typedef struct qk_isa {
+	const char *name;
+	qk_gemm_fn gemm[QK_TYPE_MAX];        /* by weight type */
+	qk_quant_fn quant[QK_ACT_KINDS];     /* by activation kind (F32: NULL) */
+	/* Weight types this ISA wants in the x8 layout, and their kernels
+	 * (against QK_ACT_Q8X rows). */
+	int x8[QK_TYPE_MAX];
+	qk_gemm_fn gemm_x8[QK_TYPE_MAX];
+	void (*dequant[QK_TYPE_MAX])(const void *src, float *dst, int64_t k);
+	/* Row ops over d elements. */
+	void (*rmsnorm)(float *y, const float *x, const float *g, int64_t d, float eps);
+	void (*silu_mul)(float *y, const float *g, const float *u, int64_t d);
+	void (*softmax)(float *y, const float *x, int64_t d, float scale);
+	void (*add)(float *y, const float *a, const float *b, int64_t d);
+	/* Rotate n_pairs pairs (x[i0[j]], x[i1[j]]) by cos/sin c[j], s[j]: the
+	 * pair index layout is encoded by neox (pairs (i, i+n/2)) or not
+	 * (pairs (2i, 2i+1)); x is one head. */
+	void (*rope)(float *x, const float *c, const float *s, int n_rot, int neox);
+	int64_t (*argmax)(const float *x, int64_t d);
+	/* One query head over n cached positions: out[hd] = sum_j p_j v_j,
+	 * p = softmax(scale * q.k_j); position j's k and v start at
+	 * k + rows[j] * stride and v + rows[j] * stride, F32 or (f16) F16,
+	 * in which case q was already rounded to half.  scores: n floats. */
+	void (*attn_head)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
+			  const int64_t *rows, int64_t n, int hd, int f16, float scale, float *scores);
+} qk_isa;
+
+enum { QK_ISA_REF, QK_ISA_AVX2, QK_ISA_AVX512, QK_ISA_COUNT };
+
+/* The table for one ISA (NULL if this CPU or build cannot run it). */
+const qk_isa *qk_isa_table(int isa);
+/* The best ISA this CPU runs. */
+int qk_isa_best(void);
+/* "ref" / "avx2" / "avx512" -> QK_ISA_*, -1 if unknown. */
+int qk_isa_parse(const char *name);
+
+/* Fillers, each overwriting the entries its ISA implements. */
+void qk_isa_fill_ref(qk_isa *t);
+void qk_isa_fill_quant_ref(qk_isa *t);  /* dequant[] and quant[] (quant.c) */
+void qk_isa_fill_avx2(qk_isa *t);
+void qk_isa_fill_avx512(qk_isa *t);
+void qk_ops_fill_avx2(qk_isa *t);    /* the row ops (ops_avx2.c) */
+void qk_ops_fill_avx512(qk_isa *t);
+
+/* The x8 layout (repack.c): which types have one, row conversions both
+ * ways (k elements, same byte size), dequantization of a packed row, and
+ * the QK_ACT_Q8X quantizer. */
+int qk_packs_x8(qk_type t);
+void qk_repack_x8(qk_type t, const uint8_t *src, uint8_t *dst, int64_t k);
+void qk_unpack_x8(qk_type t, const uint8_t *src, uint8_t *dst, int64_t k);
+void qk_dequant_x8(qk_type t, const void *src, float *dst, int64_t k);
+void qk_quant_q8x_ref(const float *x, const qk_act *a, uint8_t *row);
+
+/* Reference pieces that other ISAs reuse. */
+void qk_quant_q8_ref(const float *x, const qk_act *a, uint8_t *row);
+void qk_quant_q8k_ref(const float *x, const qk_act *a, uint8_t *row);
+void qk_attn_head_ref(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
+		      const int64_t *rows, int64_t n, int hd, int f16, float scale, float *scores);
+/* Cos/sin of every rotated pair for one position (n_rot/2 of each). */
+void qk_rope_cache(const qk_rope *p, int32_t pos, float *c, float *s);
+
+/* ------------------------------------------------------------ thread pool */
+
+/* A fixed set of n-1 worker threads plus the caller.  qk_pool_run splits
+ * items [0, n) into chunks of `chunk` (the last may be shorter) and calls
+ * fn(arg, ith, i0, i1) once per chunk on whichever thread takes it (ith:
+ * that thread's index in [0, size), for per-thread scratch); it returns
+ * when every chunk is done.  A job of one chunk runs on the caller alone.
+ * Workers spin briefly, then sleep on a futex; no thread is created after
+ * qk_pool_new. */
+typedef struct qk_pool qk_pool;
+typedef void (*qk_pool_fn)(void *arg, int ith, int64_t i0, int64_t i1);
+qk_pool *qk_pool_new(int n_threads);
+void qk_pool_run(qk_pool *p, qk_pool_fn fn, void *arg, int64_t items, int64_t chunk);
+int qk_pool_size(const qk_pool *p);
+void qk_pool_free(qk_pool *p);
+
+#endif

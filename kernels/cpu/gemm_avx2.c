@@ -1,0 +1,37 @@
+/*
+ * gemm_avx2.c - the AVX2 kernel table: the x86 matmul kernels of
+ * gemm_x86.h with the AVX2 integer dot (maddubs + madd) and 8-lane float
+ * vectors.  Compiled with -mavx2 -mfma -mf16c; only reached after cpuid
+ * said so (ref.c).  Invariants: see gemm_x86.h.
+ */
+#include <immintrin.h>
+
+#define QK_SFX(name) name##_avx2
+#define DOT_US8(acc, u, s) \
+	((acc) = _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))))
+/* nibbles (< 16) x s8: two maddubs fit one int16 lane before the madd */
+#define DOT2_Q4(acc, a, b, c, d)                                                             \
+	((acc) = _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16((a), (b)), \
+					_mm256_maddubs_epi16((c), (d))), _mm256_set1_epi16(1))))
+#define NTX 2
+#define MADD16(acc, a, b) ((acc) = _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b))))
+
+#define VF __m256
+#define VW 8
+#define VF_ZERO _mm256_setzero_ps()
+#define VF_FMA _mm256_fmadd_ps
+#define VF_ADD _mm256_add_ps
+#define VF_HSUM hsum8
+#define VF_LD_F32(p) _mm256_loadu_ps((const float *)(p))
+#define VF_LD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define VF_LD_BF16(p) \
+	_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16))
+
+#include "gemm_x86.h"
+
+void qk_isa_fill_avx2(qk_isa *t)
+{
+	t->name = "avx2";
+	fill_gemm_avx2(t);
+	qk_ops_fill_avx2(t);
+}

@@ -1,0 +1,92 @@
+/*
+ * gemm_avx512.c - the AVX-512 kernel table: the x86 matmul kernels of
+ * gemm_x86.h with VNNI integer dots (vpdpbusd for u8 x s8, vpdpwssd for the
+ * scaled int16 sums of the K-quants), 16-lane float vectors, and BF16
+ * weights through vdpbf16ps.  Compiled with -mavx512f/bw/vl/dq/vnni/bf16;
+ * only reached after cpuid said so (ref.c).  Invariants: see gemm_x86.h.
+ */
+#include <immintrin.h>
+#include <stdint.h>
+
+#define QK_SFX(name) name##_avx512
+#define DOT_US8(acc, u, s) ((acc) = _mm256_dpbusd_epi32((acc), (u), (s)))
+#define DOT2_Q4(acc, a, b, c, d) ((acc) = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32((acc), (a), (b)), (c), (d)))
+#define NTX 4
+#define MADD16(acc, a, b) ((acc) = _mm256_dpwssd_epi32((acc), (a), (b)))
+
+#define VF __m512
+#define VW 16
+#define VF_ZERO _mm512_setzero_ps()
+#define VF_FMA _mm512_fmadd_ps
+#define VF_ADD _mm512_add_ps
+#define VF_HSUM hsum16
+#define VF_LD_F32(p) _mm512_loadu_ps((const void *)(p))
+#define VF_LD_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
+#define VF_LD_BF16(p) \
+	_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)(p))), 16))
+#define BF16_TILE bf16_tile_dp
+
+static inline __attribute__((always_inline)) float hsum16(__m512 v)
+{
+	__m256 s = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+	__m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+	q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+	q = _mm_add_ss(q, _mm_movehdup_ps(q));
+	return _mm_cvtss_f32(q);
+}
+
+/* BF16 weights x BF16 activations with vdpbf16ps: 32 products per
+ * instruction into 16 lanes, four chains; then 16 at a time as floats,
+ * then scalar.  Products of two bf16 are exact in F32 (the instruction
+ * treats denormal inputs as zero, below anything the bounds see). */
+#include "cpu.h"
+static inline void bf16_tile_dp(const qk_gemm *g, int64_t r, int64_t t0, const int nt);
+#include "gemm_x86.h"
+
+static inline void bf16_tile_dp(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
+{
+	const uint8_t *w = ROW(g, r), *x[NTF];
+	__m512 acc[NTF][4];
+	UNROLL
+	for (int t = 0; t < nt; t++) {
+		x[t] = XROW(g, t0 + t);
+		acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = _mm512_setzero_ps();
+	}
+	int64_t i = 0;
+	for (; i + 128 <= g->k; i += 128)
+		UNROLL
+		for (int c = 0; c < 4; c++) {
+			__m512bh wv = (__m512bh)_mm512_loadu_si512((const void *)(w + 2 * (i + 32 * c)));
+			UNROLL
+			for (int t = 0; t < nt; t++)
+				acc[t][c] = _mm512_dpbf16_ps(acc[t][c], wv,
+					(__m512bh)_mm512_loadu_si512((const void *)(x[t] + 2 * (i + 32 * c))));
+		}
+	for (; i + 32 <= g->k; i += 32) {
+		__m512bh wv = (__m512bh)_mm512_loadu_si512((const void *)(w + 2 * i));
+		UNROLL
+		for (int t = 0; t < nt; t++)
+			acc[t][0] = _mm512_dpbf16_ps(acc[t][0], wv, (__m512bh)_mm512_loadu_si512((const void *)(x[t] + 2 * i)));
+	}
+	for (; i + 16 <= g->k; i += 16) {
+		__m512 wv = VF_LD_BF16(w + 2 * i);
+		UNROLL
+		for (int t = 0; t < nt; t++)
+			acc[t][1] = _mm512_fmadd_ps(wv, VF_LD_BF16(x[t] + 2 * i), acc[t][1]);
+	}
+	UNROLL
+	for (int t = 0; t < nt; t++) {
+		__m512 v = _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]), _mm512_add_ps(acc[t][2], acc[t][3]));
+		float s = hsum16(v);
+		for (int64_t j = i; j < g->k; j++)
+			s += sc_bf16(w, j) * sc_bf16(x[t], j);
+		OUT(g, t0 + t, r) = s;
+	}
+}
+
+void qk_isa_fill_avx512(qk_isa *t)
+{
+	t->name = "avx512";
+	fill_gemm_avx512(t);
+	qk_ops_fill_avx512(t);
+}

@@ -1,0 +1,742 @@
+/*
+ * gemm_x86.h - the x86 matmul kernels, written once and compiled twice:
+ * by gemm_avx2.c (AVX2 + FMA + F16C) and by gemm_avx512.c (adds AVX-512
+ * VNNI / BF16), which define QK_SFX and the integer dot macros below.
+ *
+ * Shape of every kernel: for each weight row r in [r0, r1), the tokens in
+ * tiles of up to NT = 4 (NTF = 2 for float weights, NTX for the x8 layout);
+ * a tile unpacks each weight block once and feeds it to one accumulator per
+ * token, so a weight row is read once per tile (decode: once) and the
+ * unpack cost is shared by the tile's tokens.  Also here: the vectorized
+ * Q8 activation quantizer (bit-identical to the reference).
+ *
+ * Invariants:
+ * - Integer parts are exact: per 32 (or 16) elements the products are
+ *   summed in int16 pairs that cannot saturate (|u8| <= 63 or 128 against
+ *   |s8| <= 127) and int32 lanes, exactly like the reference; only the F32
+ *   accumulation across blocks is reordered (8 or 16 lanes, then hsum).
+ * - A token's accumulators see the same operations whatever the tile size
+ *   or row range, so results depend neither on the thread count nor on
+ *   the other tokens of the batch (see cpu.h).
+ * Requires: QK_SFX(name), DOT_US8(acc, u8, s8) adding the u8*s8 products
+ * of 32 bytes into 8 int32 lanes of acc, MADD16(acc, a16, b16) adding
+ * pairwise int16 products to acc; DOT2_Q4(acc, a, b, c, d) adding the
+ * products of two pairs of 32 bytes whose u8 side is below 16; NTX the
+ * token tile of the x8 kernels; VF (float vector of VW lanes) with
+ * VF_ZERO, VF_FMA, VF_ADD, VF_HSUM, VF_LD_F32/F16/BF16 (load VW values
+ * as floats); optionally BF16_TILE, a tile for BF16 weights of its own.
+ */
+#include "cpu.h"
+
+#include <immintrin.h>
+
+#define NT 4
+
+#define ROW(g, r) ((g)->w + (size_t)(r) * (g)->w_stride)
+#define XROW(g, t) ((g)->x.p + (size_t)(t) * (g)->x.stride)
+#define OUT(g, t, r) ((g)->y[(size_t)(t) * (g)->ldy + (size_t)(r)])
+#define INLINE static inline __attribute__((always_inline))
+/* Small constant loops over tokens / chains / sub-blocks must be unrolled
+ * so that accumulator arrays live in registers (GCC -O2 would not). */
+#define UNROLL _Pragma("GCC unroll 16")
+
+INLINE float h2f(uint16_t h)
+{
+	return _cvtsh_ss(h);
+}
+
+/* Sum of the 8 lanes: halves, then pairs, then the last two. */
+INLINE float hsum8(__m256 v)
+{
+	__m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+INLINE int32_t hsum8i(__m256i v)
+{
+	__m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+	s = _mm_add_epi32(s, _mm_unpackhi_epi64(s, s));
+	s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 1));
+	return _mm_cvtsi128_si32(s);
+}
+
+/* 16 packed bytes -> 32 nibbles: low nibbles in the low 16 bytes (elements
+ * 0..15 of a 32-block), high nibbles in the high 16. */
+INLINE __m256i nibbles32(const uint8_t *p)
+{
+	__m128i q = _mm_loadu_si128((const __m128i *)p);
+	__m256i v = _mm256_set_m128i(_mm_srli_epi16(q, 4), q);
+	return _mm256_and_si256(v, _mm256_set1_epi8(15));
+}
+
+/* The token pointers of one tile. */
+typedef struct tile {
+	const int8_t *q[NT];
+	const float *d[NT], *s[NT];
+	const int16_t *bs[NT];
+	const int32_t *i[NT];
+} tile;
+
+INLINE void tile_init(const qk_gemm *g, int64_t t0, int nt, tile *tl)
+{
+	UNROLL
+	for (int t = 0; t < nt; t++) {
+		const uint8_t *xr = XROW(g, t0 + t);
+		tl->q[t] = (const int8_t *)xr;
+		tl->d[t] = (const float *)(xr + g->x.off_d);
+		tl->s[t] = (const float *)(xr + g->x.off_s);
+		tl->bs[t] = (const int16_t *)(xr + g->x.off_s);
+		tl->i[t] = (const int32_t *)(xr + g->x.off_i);
+	}
+}
+
+/* --------------------------------------------------------- 32-blocks */
+
+/* The 32-block kernels keep two F32 chains per token, even and odd blocks,
+ * so consecutive blocks do not wait on each other's FMA; the chains are
+ * added at the end.  BODY(b, c) does block b into chain c. */
+#define BLOCKS32(nb, BODY)                                                                      \
+	do {                                                                                    \
+		int64_t b_ = 0;                                                                 \
+		for (; b_ + 2 <= (nb); b_ += 2) {                                               \
+			BODY(b_, 0);                                                            \
+			BODY(b_ + 1, 1);                                                        \
+		}                                                                               \
+		if (b_ < (nb))                                                                  \
+			BODY(b_, 0);                                                            \
+	} while (0)
+
+/* Q4_0: (nibble - 8) as s8 with the sign moved onto x (u8 |w| x s8). */
+INLINE void q4_0_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
+{
+	const qk_block_q4_0 *w = (const qk_block_q4_0 *)ROW(g, r);
+	tile tl;
+	tile_init(g, t0, nt, &tl);
+	__m256 acc[NT][2];
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+#define Q4_0_BODY(b, c)                                                                         \
+	do {                                                                                    \
+		__m256i wq = _mm256_sub_epi8(nibbles32(w[b].qs), _mm256_set1_epi8(8));          \
+		__m256i aw = _mm256_sign_epi8(wq, wq);                                          \
+		__m256 dw = _mm256_set1_ps(h2f(w[b].d));                                        \
+		UNROLL                                                                         \
+		for (int t = 0; t < nt; t++) {                                                  \
+			__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * (b))); \
+			__m256i p = _mm256_setzero_si256();                                     \
+			DOT_US8(p, aw, _mm256_sign_epi8(x, wq));                                \
+			__m256 sc = _mm256_mul_ps(dw, _mm256_broadcast_ss(tl.d[t] + (b)));      \
+			acc[t][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc[t][c]);      \
+		}                                                                               \
+	} while (0)
+	BLOCKS32(g->k / QK_32, Q4_0_BODY);
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		OUT(g, t0 + t, r) = hsum8(_mm256_add_ps(acc[t][0], acc[t][1]));
+}
+
+/* Q4_1: u8 nibbles x s8 directly; the min term m * s per block in F32. */
+INLINE void q4_1_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
+{
+	const qk_block_q4_1 *w = (const qk_block_q4_1 *)ROW(g, r);
+	tile tl;
+	tile_init(g, t0, nt, &tl);
+	__m256 acc[NT][2];
+	float accm[NT][2];
+	UNROLL
+	for (int t = 0; t < nt; t++) {
+		acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+		accm[t][0] = accm[t][1] = 0;
+	}
+#define Q4_1_BODY(b, c)                                                                         \
+	do {                                                                                    \
+		__m256i wq = nibbles32(w[b].qs);                                                \
+		__m256 dw = _mm256_set1_ps(h2f(w[b].d));                                        \
+		float mw = h2f(w[b].m);                                                         \
+		UNROLL                                                                         \
+		for (int t = 0; t < nt; t++) {                                                  \
+			__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * (b))); \
+			__m256i p = _mm256_setzero_si256();                                     \
+			DOT_US8(p, wq, x);                                                      \
+			__m256 sc = _mm256_mul_ps(dw, _mm256_broadcast_ss(tl.d[t] + (b)));      \
+			acc[t][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc[t][c]);      \
+			accm[t][c] += mw * tl.s[t][b];                                          \
+		}                                                                               \
+	} while (0)
+	BLOCKS32(g->k / QK_32, Q4_1_BODY);
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		OUT(g, t0 + t, r) = hsum8(_mm256_add_ps(acc[t][0], acc[t][1])) + (accm[t][0] + accm[t][1]);
+}
+
+/* Q8_0: s8 x s8 with the sign moved onto x. */
+INLINE void q8_0_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
+{
+	const qk_block_q8_0 *w = (const qk_block_q8_0 *)ROW(g, r);
+	tile tl;
+	tile_init(g, t0, nt, &tl);
+	__m256 acc[NT][2];
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		acc[t][0] = acc[t][1] = _mm256_setzero_ps();
+#define Q8_0_BODY(b, c)                                                                         \
+	do {                                                                                    \
+		__m256i wq = _mm256_loadu_si256((const __m256i *)w[b].qs);                      \
+		__m256i aw = _mm256_sign_epi8(wq, wq);                                          \
+		__m256 dw = _mm256_set1_ps(h2f(w[b].d));                                        \
+		UNROLL                                                                         \
+		for (int t = 0; t < nt; t++) {                                                  \
+			__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * (b))); \
+			__m256i p = _mm256_setzero_si256();                                     \
+			DOT_US8(p, aw, _mm256_sign_epi8(x, wq));                                \
+			__m256 sc = _mm256_mul_ps(dw, _mm256_broadcast_ss(tl.d[t] + (b)));      \
+			acc[t][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc[t][c]);      \
+		}                                                                               \
+	} while (0)
+	BLOCKS32(g->k / QK_32, Q8_0_BODY);
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		OUT(g, t0 + t, r) = hsum8(_mm256_add_ps(acc[t][0], acc[t][1]));
+}
+
+/* ------------------------------------------------- x8 packed 32-blocks */
+
+/* Weights in the x8 layout (repack.c) against QK_ACT_Q8X rows.  Per group
+ * of 8 blocks and token: four pair dots (lanes 0-3 block 2p, 4-7 block
+ * 2p+1), two rounds of hadd leave the 8 exact block sums in order P, one
+ * cvt and one FMA with the 8 scale products.  The blocks after the last
+ * group go through the per-block bodies above into chain 0 of a second
+ * accumulator.  Tiles of NTX tokens (register pressure). */
+INLINE __m256i hadd8(__m256i s0, __m256i s1, __m256i s2, __m256i s3)
+{
+	return _mm256_hadd_epi32(_mm256_hadd_epi32(s0, s1), _mm256_hadd_epi32(s2, s3));
+}
+
+INLINE void q4_1x8_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
+{
+	const uint8_t *row = ROW(g, r);
+	const int64_t ng = g->k / QK_K, nb = g->k / QK_32;
+	const qk_block_q4_1 *w = (const qk_block_q4_1 *)(row + ng * 8 * sizeof(qk_block_q4_1)) - 8 * ng;
+	tile tl;
+	tile_init(g, t0, nt, &tl);
+	__m256 acc[NTX], accm[NTX], acc2[NTX][2];
+	float accm2[NTX][2];
+	const __m256i m4 = _mm256_set1_epi8(15);
+	UNROLL
+	for (int t = 0; t < nt; t++) {
+		acc[t] = accm[t] = acc2[t][0] = acc2[t][1] = _mm256_setzero_ps();
+		accm2[t][0] = accm2[t][1] = 0;
+	}
+	for (int64_t gi = 0; gi < ng; gi++) {
+		const uint8_t *gp = row + gi * 160;
+		__m256i lo[4], hi[4];
+		UNROLL
+		for (int p = 0; p < 4; p++) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(gp + 32 + 32 * p));
+			lo[p] = _mm256_and_si256(v, m4);
+			hi[p] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+		}
+		__m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gp));
+		__m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gp + 16)));
+		UNROLL
+		for (int t = 0; t < nt; t++) {
+			const int8_t *x = tl.q[t] + QK_K * gi;
+			__m256i sp[4];
+			UNROLL
+			for (int p = 0; p < 4; p++) {
+				sp[p] = _mm256_setzero_si256();
+				DOT2_Q4(sp[p], lo[p], _mm256_loadu_si256((const __m256i *)(x + 64 * p)),
+					hi[p], _mm256_loadu_si256((const __m256i *)(x + 64 * p + 32)));
+			}
+			__m256i h = hadd8(sp[0], sp[1], sp[2], sp[3]);
+			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(h), _mm256_mul_ps(dw, _mm256_loadu_ps(tl.d[t] + 8 * gi)),
+						 acc[t]);
+			accm[t] = _mm256_fmadd_ps(mw, _mm256_loadu_ps(tl.s[t] + 8 * gi), accm[t]);
+		}
+	}
+#define acc acc2
+#define accm accm2
+	for (int64_t b = 8 * ng; b < nb; b++)
+		Q4_1_BODY(b, 0);
+#undef acc
+#undef accm
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		OUT(g, t0 + t, r) = hsum8(_mm256_add_ps(acc[t], acc2[t][0])) + (hsum8(accm[t]) + accm2[t][0]);
+}
+
+INLINE void q4_0x8_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
+{
+	const uint8_t *row = ROW(g, r);
+	const int64_t ng = g->k / QK_K, nb = g->k / QK_32;
+	const qk_block_q4_0 *w = (const qk_block_q4_0 *)(row + ng * 8 * sizeof(qk_block_q4_0)) - 8 * ng;
+	tile tl;
+	tile_init(g, t0, nt, &tl);
+	__m256 acc[NTX], acc2[NTX][2];
+	const __m256i m4 = _mm256_set1_epi8(15);
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		acc[t] = acc2[t][0] = acc2[t][1] = _mm256_setzero_ps();
+	for (int64_t gi = 0; gi < ng; gi++) {
+		const uint8_t *gp = row + gi * 144;
+		__m256i lo[4], hi[4];
+		UNROLL
+		for (int p = 0; p < 4; p++) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(gp + 16 + 32 * p));
+			lo[p] = _mm256_and_si256(v, m4);
+			hi[p] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+		}
+		__m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gp));
+		UNROLL
+		for (int t = 0; t < nt; t++) {
+			const int8_t *x = tl.q[t] + QK_K * gi;
+			__m256i sp[4];
+			UNROLL
+			for (int p = 0; p < 4; p++) {
+				sp[p] = _mm256_setzero_si256();
+				DOT2_Q4(sp[p], lo[p], _mm256_loadu_si256((const __m256i *)(x + 64 * p)),
+					hi[p], _mm256_loadu_si256((const __m256i *)(x + 64 * p + 32)));
+			}
+			/* sum (q - 8) x = sum q x - 8 sum x */
+			__m256i h = _mm256_sub_epi32(hadd8(sp[0], sp[1], sp[2], sp[3]),
+						     _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(tl.i[t] + 8 * gi)), 3));
+			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(h), _mm256_mul_ps(dw, _mm256_loadu_ps(tl.d[t] + 8 * gi)),
+						 acc[t]);
+		}
+	}
+#define acc acc2
+	for (int64_t b = 8 * ng; b < nb; b++)
+		Q4_0_BODY(b, 0);
+#undef acc
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		OUT(g, t0 + t, r) = hsum8(_mm256_add_ps(acc[t], acc2[t][0]));
+}
+
+INLINE void q8_0x8_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
+{
+	const uint8_t *row = ROW(g, r);
+	const int64_t ng = g->k / QK_K, nb = g->k / QK_32;
+	const qk_block_q8_0 *w = (const qk_block_q8_0 *)(row + ng * 8 * sizeof(qk_block_q8_0)) - 8 * ng;
+	tile tl;
+	tile_init(g, t0, nt, &tl);
+	__m256 acc[NTX], acc2[NTX][2];
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		acc[t] = acc2[t][0] = acc2[t][1] = _mm256_setzero_ps();
+	for (int64_t gi = 0; gi < ng; gi++) {
+		const uint8_t *gp = row + gi * 272;
+		__m256i wa[4], wb[4], aa[4], ab[4];
+		UNROLL
+		for (int p = 0; p < 4; p++) {
+			wa[p] = _mm256_loadu_si256((const __m256i *)(gp + 16 + 64 * p));
+			wb[p] = _mm256_loadu_si256((const __m256i *)(gp + 48 + 64 * p));
+			aa[p] = _mm256_sign_epi8(wa[p], wa[p]);
+			ab[p] = _mm256_sign_epi8(wb[p], wb[p]);
+		}
+		__m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gp));
+		UNROLL
+		for (int t = 0; t < nt; t++) {
+			const int8_t *x = tl.q[t] + QK_K * gi;
+			__m256i sp[4];
+			UNROLL
+			for (int p = 0; p < 4; p++) {
+				sp[p] = _mm256_setzero_si256();
+				DOT_US8(sp[p], aa[p], _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(x + 64 * p)), wa[p]));
+				DOT_US8(sp[p], ab[p],
+					_mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(x + 64 * p + 32)), wb[p]));
+			}
+			__m256i h = hadd8(sp[0], sp[1], sp[2], sp[3]);
+			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(h), _mm256_mul_ps(dw, _mm256_loadu_ps(tl.d[t] + 8 * gi)),
+						 acc[t]);
+		}
+	}
+#define acc acc2
+	for (int64_t b = 8 * ng; b < nb; b++)
+		Q8_0_BODY(b, 0);
+#undef acc
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		OUT(g, t0 + t, r) = hsum8(_mm256_add_ps(acc[t], acc2[t][0]));
+}
+
+/* ---------------------------------------------------------- K-quants */
+
+/* The 8 six-bit scales (sc[0..7]) and mins (sc[8..15]) of a Q4_K/Q5_K
+ * super-block from its 12 packed bytes. */
+INLINE void k_scales(const uint8_t *p, uint8_t sc[16])
+{
+	uint32_t a, b, c, o[4];
+	memcpy(&a, p, 4);
+	memcpy(&b, p + 4, 4);
+	memcpy(&c, p + 8, 4);
+	o[0] = a & 0x3f3f3f3f;
+	o[1] = (c & 0x0f0f0f0f) | ((a >> 2) & 0x30303030);
+	o[2] = b & 0x3f3f3f3f;
+	o[3] = ((c >> 4) & 0x0f0f0f0f) | ((b >> 2) & 0x30303030);
+	memcpy(sc, o, 16);
+}
+
+/* Shuffle masks: int16 element j of a 128-bit lane, in every position. */
+static const uint8_t pick16[8][32] __attribute__((aligned(32))) = {
+#define P(j) {2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, \
+	      2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1, 2*j, 2*j+1}
+	P(0), P(1), P(2), P(3), P(4), P(5), P(6), P(7),
+#undef P
+};
+
+INLINE __m256i pick(__m256i v, int j)
+{
+	return _mm256_shuffle_epi8(v, _mm256_load_si256((const __m256i *)pick16[j]));
+}
+
+/* int16 element 2j in the low 128 bits and 2j+1 in the high, everywhere. */
+static const uint8_t pair16[4][32] __attribute__((aligned(32))) = {
+#define P(j) {4*j, 4*j+1, 4*j, 4*j+1, 4*j, 4*j+1, 4*j, 4*j+1, 4*j, 4*j+1, 4*j, 4*j+1, 4*j, 4*j+1, 4*j, 4*j+1, \
+	      4*j+2, 4*j+3, 4*j+2, 4*j+3, 4*j+2, 4*j+3, 4*j+2, 4*j+3, 4*j+2, 4*j+3, 4*j+2, 4*j+3, 4*j+2, 4*j+3, 4*j+2, 4*j+3}
+	P(0), P(1), P(2), P(3),
+#undef P
+};
+
+INLINE float hsum4(__m128 s)
+{
+	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+	s = _mm_add_ss(s, _mm_movehdup_ps(s));
+	return _mm_cvtss_f32(s);
+}
+
+/* Q4_K and Q5_K (five: the fifth bit from qh).  Per sub-block j the 32
+ * products go to int16 pairs, times the scale into int32 lanes (two
+ * accumulators, even and odd j: integer, so the order is free); the min
+ * term sum_j m_j * (bsums[2j] + bsums[2j+1]) in four lanes. */
+INLINE void qk45_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt, const int five)
+{
+	tile tl;
+	tile_init(g, t0, nt, &tl);
+	__m256 acc[NT];
+	__m128 accm[NT];
+	UNROLL
+	for (int t = 0; t < nt; t++) {
+		acc[t] = _mm256_setzero_ps();
+		accm[t] = _mm_setzero_ps();
+	}
+	const __m256i m4 = _mm256_set1_epi8(15);
+	const size_t bb = five ? sizeof(qk_block_q5_k) : sizeof(qk_block_q4_k);
+	for (int64_t b = 0; b < g->k / QK_K; b++) {
+		const uint8_t *blk = ROW(g, r) + (size_t)b * bb;
+		const uint8_t *qs = five ? ((const qk_block_q5_k *)blk)->qs : ((const qk_block_q4_k *)blk)->qs;
+		uint16_t dh, mh;
+		memcpy(&dh, blk, 2);
+		memcpy(&mh, blk + 2, 2);
+		uint8_t sc[16];
+		k_scales(blk + 4, sc);
+		__m256i sm16 = _mm256_cvtepu8_epi16(_mm_loadu_si128((const __m128i *)sc));
+		__m256i scales = _mm256_permute2x128_si256(sm16, sm16, 0x00);
+		__m128i mins = _mm256_extracti128_si256(sm16, 1);
+		__m256i qh = five ? _mm256_loadu_si256((const __m256i *)((const qk_block_q5_k *)blk)->qh)
+				  : _mm256_setzero_si256();
+		__m256i is0[NT], is1[NT];
+		UNROLL
+		for (int t = 0; t < nt; t++)
+			is0[t] = is1[t] = _mm256_setzero_si256();
+		UNROLL
+		for (int j = 0; j < 4; j++) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+			__m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+			if (five) {
+				const __m256i b4 = _mm256_set1_epi8(16);
+				lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(qh, 4), b4));
+				hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(qh, 3), b4));
+				qh = _mm256_srli_epi16(qh, 2);
+			}
+			__m256i s0 = pick(scales, 2 * j), s1 = pick(scales, 2 * j + 1);
+			UNROLL
+			for (int t = 0; t < nt; t++) {
+				const int8_t *x = tl.q[t] + QK_K * b + 64 * j;
+				__m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)x));
+				__m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(x + 32)));
+				MADD16(is0[t], p0, s0);
+				MADD16(is1[t], p1, s1);
+			}
+		}
+		__m256 d = _mm256_set1_ps(h2f(dh));
+		__m128 dmin = _mm_set1_ps(h2f(mh));
+		UNROLL
+		for (int t = 0; t < nt; t++) {
+			__m256i bs = _mm256_loadu_si256((const __m256i *)(tl.bs[t] + 16 * b));
+			__m128i pairs = _mm_hadd_epi16(_mm256_castsi256_si128(bs), _mm256_extracti128_si256(bs, 1));
+			__m128i pm = _mm_madd_epi16(pairs, mins);
+			__m256 dx = _mm256_broadcast_ss(tl.d[t] + b);
+			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(is0[t], is1[t])),
+						 _mm256_mul_ps(d, dx), acc[t]);
+			accm[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(pm), _mm_mul_ps(dmin, _mm256_castps256_ps128(dx)),
+					       accm[t]);
+		}
+	}
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		OUT(g, t0 + t, r) = hsum8(acc[t]) - hsum4(accm[t]);
+}
+
+/* Q6_K: unsigned 6-bit q (0..63) times x, scaled per 16; the -32 offset
+ * as -32 * sum_j sc_j * bsums[j].  Two integer accumulators per token. */
+INLINE void q6_k_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
+{
+	const qk_block_q6_k *w = (const qk_block_q6_k *)ROW(g, r);
+	tile tl;
+	tile_init(g, t0, nt, &tl);
+	__m256 acc[NT];
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		acc[t] = _mm256_setzero_ps();
+	const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+	for (int64_t b = 0; b < g->k / QK_K; b++) {
+		__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
+		__m256i is0[NT], is1[NT];
+		UNROLL
+		for (int t = 0; t < nt; t++) {
+			__m256i bs = _mm256_loadu_si256((const __m256i *)(tl.bs[t] + 16 * b));
+			is0[t] = _mm256_sub_epi32(_mm256_setzero_si256(),
+						  _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5));
+			is1[t] = _mm256_setzero_si256();
+		}
+		UNROLL
+		for (int h = 0; h < 2; h++) {
+			const uint8_t *ql = w[b].ql + 64 * h, *qhp = w[b].qh + 32 * h;
+			__m256i q0 = _mm256_loadu_si256((const __m256i *)ql);
+			__m256i q1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+			__m256i hv = _mm256_loadu_si256((const __m256i *)qhp);
+			__m256i v[4];
+			v[0] = _mm256_or_si256(_mm256_and_si256(q0, m4), _mm256_and_si256(_mm256_slli_epi16(hv, 4), m30));
+			v[1] = _mm256_or_si256(_mm256_and_si256(q1, m4), _mm256_and_si256(_mm256_slli_epi16(hv, 2), m30));
+			v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q0, 4), m4), _mm256_and_si256(hv, m30));
+			v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q1, 4), m4),
+					       _mm256_and_si256(_mm256_srli_epi16(hv, 2), m30));
+			/* scales 8h + 2gq (low 128 bits) and 8h + 2gq + 1 (high) */
+			__m256i sh = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11)
+				       : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+			UNROLL
+			for (int gq = 0; gq < 4; gq++) {
+				__m256i s = _mm256_shuffle_epi8(sh, _mm256_load_si256((const __m256i *)pair16[gq]));
+				UNROLL
+				for (int t = 0; t < nt; t++) {
+					const int8_t *x = tl.q[t] + QK_K * b + 128 * h + 32 * gq;
+					__m256i p = _mm256_maddubs_epi16(v[gq], _mm256_loadu_si256((const __m256i *)x));
+					if (gq & 1)
+						MADD16(is1[t], p, s);
+					else
+						MADD16(is0[t], p, s);
+				}
+			}
+		}
+		__m256 d = _mm256_set1_ps(h2f(w[b].d));
+		UNROLL
+		for (int t = 0; t < nt; t++)
+			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(is0[t], is1[t])),
+						 _mm256_mul_ps(d, _mm256_broadcast_ss(tl.d[t] + b)), acc[t]);
+	}
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		OUT(g, t0 + t, r) = hsum8(acc[t]);
+}
+
+/* ------------------------------------------------------------- floats */
+
+/* Float weights, VW lanes per vector (8: AVX2, 16: AVX-512, from the
+ * including file's VF_* macros), four chains of FMAs per token over
+ * 4 * VW elements at a time, then one vector at a time into chain 0, then
+ * the k % VW tail in scalar F32.  Tiles of 2 tokens (registers). The
+ * activations of F16 weights are the F16-rounded values as floats. */
+#define NTF 2
+#define FLOAT_TILE(NAME, LDW, LDX, SCW, SCX, ESW, ESX)                                          \
+INLINE void NAME(const qk_gemm *g, int64_t r, int64_t t0, const int nt)                        \
+{                                                                                               \
+	const uint8_t *w = ROW(g, r), *x[NTF];                                                  \
+	VF acc[NTF][4];                                                                         \
+	UNROLL                                                                                 \
+	for (int t = 0; t < nt; t++) {                                                          \
+		x[t] = XROW(g, t0 + t);                                                         \
+		acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = VF_ZERO;                         \
+	}                                                                                       \
+	int64_t i = 0;                                                                          \
+	for (; i + 4 * VW <= g->k; i += 4 * VW)                                                 \
+		UNROLL                                                                         \
+		for (int c = 0; c < 4; c++) {                                                   \
+			VF wv = LDW(w + ESW * (i + c * VW));                                    \
+			UNROLL                                                                 \
+			for (int t = 0; t < nt; t++)                                            \
+				acc[t][c] = VF_FMA(wv, LDX(x[t] + ESX * (i + c * VW)), acc[t][c]); \
+		}                                                                               \
+	for (; i + VW <= g->k; i += VW) {                                                       \
+		VF wv = LDW(w + ESW * i);                                                       \
+		UNROLL                                                                         \
+		for (int t = 0; t < nt; t++)                                                    \
+			acc[t][0] = VF_FMA(wv, LDX(x[t] + ESX * i), acc[t][0]);                 \
+	}                                                                                       \
+	UNROLL                                                                                 \
+	for (int t = 0; t < nt; t++) {                                                          \
+		VF v = VF_ADD(VF_ADD(acc[t][0], acc[t][1]), VF_ADD(acc[t][2], acc[t][3]));      \
+		float s = VF_HSUM(v);                                                           \
+		for (int64_t j = i; j < g->k; j++)                                              \
+			s += SCW(w, j) * SCX(x[t], j);                                          \
+		OUT(g, t0 + t, r) = s;                                                          \
+	}                                                                                       \
+}
+
+INLINE float sc_f32(const uint8_t *p, int64_t i) { float f; memcpy(&f, p + 4 * i, 4); return f; }
+INLINE float sc_f16(const uint8_t *p, int64_t i) { uint16_t h; memcpy(&h, p + 2 * i, 2); return qk_fp16_to_fp32(h); }
+INLINE float sc_bf16(const uint8_t *p, int64_t i) { uint16_t h; memcpy(&h, p + 2 * i, 2); return qk_bf16_to_fp32(h); }
+
+FLOAT_TILE(f32_tile, VF_LD_F32, VF_LD_F32, sc_f32, sc_f32, 4, 4)
+FLOAT_TILE(f16_tile, VF_LD_F16, VF_LD_F32, sc_f16, sc_f32, 2, 4)
+#ifndef BF16_TILE
+FLOAT_TILE(bf16_tile, VF_LD_BF16, VF_LD_BF16, sc_bf16, sc_bf16, 2, 2)
+#define BF16_TILE bf16_tile
+#endif
+
+/* -------------------------------------------------- activation quantizer */
+
+/* QK_ACT_Q8 / QK_ACT_Q8X rows with the same IEEE operations as
+ * qk_quant_q8_ref (max |x|, d = amax/127 and 127/amax in scalar F32, x * id
+ * rounded to nearest even), so the bytes are identical (t4001). */
+INLINE void q8_rows(const float *x, const qk_act *a, uint8_t *row, const int perm)
+{
+	static const int P[8] = {0, 2, 4, 6, 1, 3, 5, 7};
+	float *d = (float *)(row + a->off_d), *s = (float *)(row + a->off_s);
+	int32_t *sum = (int32_t *)(row + a->off_i);
+	const int64_t nb = a->k / QK_32, ng = perm ? a->k / QK_K : 0;
+	const __m256 sign = _mm256_set1_ps(-0.0f);
+	for (int64_t b = 0; b < nb; b++) {
+		__m256 v[4], m;
+		UNROLL
+		for (int i = 0; i < 4; i++)
+			v[i] = _mm256_loadu_ps(x + QK_32 * b + 8 * i);
+		m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v[0]), _mm256_andnot_ps(sign, v[1])),
+				  _mm256_max_ps(_mm256_andnot_ps(sign, v[2]), _mm256_andnot_ps(sign, v[3])));
+		__m128 m4 = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+		m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+		m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
+		float amax = _mm_cvtss_f32(m4);
+		float dd = amax / 127.f, id = amax != 0 ? 127.f / amax : 0.f;
+		__m256 idv = _mm256_set1_ps(id);
+		__m256i q[4];
+		UNROLL
+		for (int i = 0; i < 4; i++)
+			q[i] = _mm256_cvtps_epi32(_mm256_round_ps(_mm256_mul_ps(v[i], idv),
+								  _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+		int32_t isum = hsum8i(_mm256_add_epi32(_mm256_add_epi32(q[0], q[1]), _mm256_add_epi32(q[2], q[3])));
+		__m256i p16a = _mm256_packs_epi32(q[0], q[1]), p16b = _mm256_packs_epi32(q[2], q[3]);
+		__m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b),
+							 _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+		uint16_t dh = qk_fp32_to_fp16(dd);
+		float df = qk_fp16_to_fp32(dh), sf = qk_fp16_to_fp32(qk_fp32_to_fp16(dd * (float)isum));
+		int64_t g = b / 8, j = b % 8;
+		if (g < ng) {
+			uint8_t *pair = row + QK_K * g + 64 * (j / 2) + 16 * (j & 1);
+			_mm_storeu_si128((__m128i *)pair, _mm256_castsi256_si128(p8));
+			_mm_storeu_si128((__m128i *)(pair + 32), _mm256_extracti128_si256(p8, 1));
+			int slot = 0;
+			while (P[slot] != j)
+				slot++;
+			d[8 * g + slot] = df;
+			s[8 * g + slot] = sf;
+			sum[8 * g + slot] = isum;
+		} else {
+			_mm256_storeu_si256((__m256i *)(row + QK_32 * b), p8);
+			d[b] = df;
+			s[b] = sf;
+			sum[b] = isum;
+		}
+	}
+}
+
+static void QK_SFX(quant_q8)(const float *x, const qk_act *a, uint8_t *row)
+{
+	q8_rows(x, a, row, 0);
+}
+
+static void QK_SFX(quant_q8x)(const float *x, const qk_act *a, uint8_t *row)
+{
+	q8_rows(x, a, row, 1);
+}
+
+/* ------------------------------------------------------------ drivers */
+
+/* The row/tile loops; the tile size is a constant in each call so the
+ * compiler specializes the tile body for 1..4 tokens. */
+#define GEMM(NAME, TILE)                                                                        \
+static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)                             \
+{                                                                                               \
+	for (int64_t r = r0; r < r1; r++) {                                                     \
+		int64_t t = 0;                                                                  \
+		for (; t + NT <= g->x.n; t += NT)                                               \
+			TILE(g, r, t, NT);                                                      \
+		switch (g->x.n - t) {                                                           \
+		case 3: TILE(g, r, t, 3); break;                                                \
+		case 2: TILE(g, r, t, 2); break;                                                \
+		case 1: TILE(g, r, t, 1); break;                                                \
+		}                                                                               \
+	}                                                                                       \
+}
+
+#define GEMMF(NAME, TILE)                                                                       \
+static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)                             \
+{                                                                                               \
+	for (int64_t r = r0; r < r1; r++) {                                                     \
+		int64_t t = 0;                                                                  \
+		for (; t + NTF <= g->x.n; t += NTF)                                             \
+			TILE(g, r, t, NTF);                                                     \
+		if (t < g->x.n)                                                                 \
+			TILE(g, r, t, 1);                                                       \
+	}                                                                                       \
+}
+
+#define GEMMX(NAME, TILE)                                                                       \
+static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)                             \
+{                                                                                               \
+	for (int64_t r = r0; r < r1; r++) {                                                     \
+		int64_t t = 0;                                                                  \
+		for (; t + NTX <= g->x.n; t += NTX)                                             \
+			TILE(g, r, t, NTX);                                                     \
+		for (; t < g->x.n; t++)                                                         \
+			TILE(g, r, t, 1);                                                       \
+	}                                                                                       \
+}
+
+#define Q4K_TILE(g, r, t, nt) qk45_tile(g, r, t, nt, 0)
+#define Q5K_TILE(g, r, t, nt) qk45_tile(g, r, t, nt, 1)
+
+GEMMX(gemm_q4_1x8, q4_1x8_tile)
+GEMMX(gemm_q4_0x8, q4_0x8_tile)
+GEMMX(gemm_q8_0x8, q8_0x8_tile)
+GEMM(gemm_q4_0, q4_0_tile)
+GEMM(gemm_q4_1, q4_1_tile)
+GEMM(gemm_q8_0, q8_0_tile)
+GEMM(gemm_q4_k, Q4K_TILE)
+GEMM(gemm_q5_k, Q5K_TILE)
+GEMM(gemm_q6_k, q6_k_tile)
+GEMMF(gemm_f32, f32_tile)
+GEMMF(gemm_f16, f16_tile)
+GEMMF(gemm_bf16, BF16_TILE)
+
+static void QK_SFX(fill_gemm)(qk_isa *t)
+{
+	t->gemm[QK_Q4_0] = QK_SFX(gemm_q4_0);
+	t->gemm[QK_Q4_1] = QK_SFX(gemm_q4_1);
+	t->gemm[QK_Q8_0] = QK_SFX(gemm_q8_0);
+	t->gemm[QK_Q4_K] = QK_SFX(gemm_q4_k);
+	t->gemm[QK_Q5_K] = QK_SFX(gemm_q5_k);
+	t->gemm[QK_Q6_K] = QK_SFX(gemm_q6_k);
+	t->gemm[QK_F32] = QK_SFX(gemm_f32);
+	t->gemm[QK_F16] = QK_SFX(gemm_f16);
+	t->gemm[QK_BF16] = QK_SFX(gemm_bf16);
+	t->gemm_x8[QK_Q4_1] = QK_SFX(gemm_q4_1x8);
+	t->gemm_x8[QK_Q4_0] = QK_SFX(gemm_q4_0x8);
+	t->gemm_x8[QK_Q8_0] = QK_SFX(gemm_q8_0x8);
+	t->x8[QK_Q4_1] = t->x8[QK_Q4_0] = t->x8[QK_Q8_0] = 1;
+	t->quant[QK_ACT_Q8] = QK_SFX(quant_q8);
+	t->quant[QK_ACT_Q8X] = QK_SFX(quant_q8x);
+}

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Matmul for all 9 weight types: every ISA against llama.cpp's vec_dot and a
+# float64 dot (t/data/qk/mm-*.bin), SIMD against the reference on odd shapes,
+# identical results with 1, 2 and 3 threads, and each token of a batch
+# computed alone equal to its row of the batch (batch invariance).
+. "${0%/*}/lib.sh"
+
+# how many kernel sets this CPU runs: ref, avx2, avx512
+n_isa=1
+QK_ISA=avx2 t/unit/qk-test info >/dev/null 2>&1 && n_isa=2
+QK_ISA=avx512 t/unit/qk-test info >/dev/null 2>&1 && n_isa=3
+
+run t/unit/qk-test mm t/data/qk/mm-*.bin
+expect_status 0 "matmul (ref, avx2, avx512) vs llama.cpp vec_dot and float64, 9 types"
+cat "$TRASH/out"
+is "$(grep -c ' vs llama.cpp ' "$TRASH/out")" "$((9 * n_isa))" "one llama.cpp comparison per type and ISA"
+
+run t/unit/qk-test simd
+expect_status 0 "every SIMD matmul within bounds of the reference on odd m, n, k"
+cat "$TRASH/out"
+
+run t/unit/qk-test threads
+expect_status 0 "matmul identical with 1, 2, 3 threads and token by token, every ISA"
+cat "$TRASH/out"
+done_testing
