@@ -14,6 +14,7 @@
 #define Q_TMPL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <cjson/cJSON.h>
 
@@ -21,8 +22,8 @@
 
 typedef struct q_tmpl q_tmpl;
 
-/* Parse template source.  NULL + q_error("template line N: ...") on a syntax
- * error or an unsupported statement / filter / test. */
+/* Parse template source (at most 16 MiB).  NULL + q_error("template line N:
+ * ...") on a syntax error or an unsupported statement / filter / test. */
 q_tmpl *q_tmpl_parse(const char *src, size_t len);
 void q_tmpl_free(q_tmpl *t);
 
@@ -31,5 +32,24 @@ void q_tmpl_free(q_tmpl *t);
  * merged in).  Appends to out.  -1 + q_error("template line N: ...") on a
  * runtime error, including raise_exception("...") whose message is kept. */
 int q_tmpl_render(const q_tmpl *t, const cJSON *vars, q_buf *out);
+
+/* Resource limits of one render; a 0 field means the default. */
+typedef struct q_tmpl_limits {
+	size_t max_output;   /* bytes of output (default 64 MiB) */
+	size_t max_memory;   /* bytes of working memory (default 256 MiB) */
+	uint64_t max_steps;  /* evaluation steps (default 20 million) */
+	int max_calls;       /* nested macro / recursive loop calls (default 200) */
+} q_tmpl_limits;
+
+/* q_tmpl_render() with explicit limits (lim may be NULL). */
+int q_tmpl_render_limits(const q_tmpl *t, const cJSON *vars, q_buf *out,
+			 const q_tmpl_limits *lim);
+
+/* Parses JSON text like cJSON_ParseWithLength() but keeps each number's
+ * literal text in its valuestring (cJSON_Delete frees it), so that the
+ * renderer can tell 1 from 1.0 as Python's json module does.  Without that
+ * text a number is an int when it is integral and within +-2^53.
+ * NULL + q_error on invalid JSON. */
+cJSON *q_tmpl_json_parse(const char *text, size_t len);
 
 #endif
