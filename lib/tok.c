@@ -1166,3 +1166,52 @@ int q_detok_flush(q_detok *d, q_buf *out)
 	d->n_held = 0;
 	return 0;
 }
+
+/*
+ * A binary min-heap of fixed-size entries (at most TOK_HEAP_MAX_ENTRY bytes)
+ * kept in c->heap, ordered by less(); *n counts the entries.  Both merge
+ * loops (BPE by rank, SPM by score) use it.  Push may move c->heap.
+ */
+int tok_heap_push(tok_ctx *c, size_t *n, const void *e, size_t size, tok_less less)
+{
+	if ((*n + 1) * size > c->heap_cap) {
+		size_t cap = c->heap_cap ? c->heap_cap * 2 : 256 * size;
+		void *p = realloc(c->heap, cap);
+		if (!p)
+			return q_error("out of memory");
+		c->heap = p;
+		c->heap_cap = cap;
+	}
+	char *h = c->heap;
+	size_t i = (*n)++;
+	while (i > 0 && less(e, h + (i - 1) / 2 * size)) {
+		memcpy(h + i * size, h + (i - 1) / 2 * size, size);
+		i = (i - 1) / 2;
+	}
+	memcpy(h + i * size, e, size);
+	return 0;
+}
+
+void tok_heap_pop(tok_ctx *c, size_t *n, void *top, size_t size, tok_less less)
+{
+	char *h = c->heap, last[TOK_HEAP_MAX_ENTRY];
+	memcpy(top, h, size);
+	memcpy(last, h + --*n * size, size);
+	size_t i = 0;
+	for (;;) {
+		size_t l = 2 * i + 1, best = i;
+		const void *bv = last;
+		if (l < *n && less(h + l * size, bv)) {
+			best = l;
+			bv = h + l * size;
+		}
+		if (l + 1 < *n && less(h + (l + 1) * size, bv))
+			best = l + 1;
+		if (best == i)
+			break;
+		memcpy(h + i * size, h + best * size, size);
+		i = best;
+	}
+	if (*n)
+		memcpy(h + i * size, last, size);
+}

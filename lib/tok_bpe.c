@@ -194,53 +194,12 @@ typedef struct hent {
 	int32_t rank, pos, a, b;
 } hent;
 
-static int hless(const hent *x, const hent *y)
+_Static_assert(sizeof(hent) <= TOK_HEAP_MAX_ENTRY, "heap entry");
+
+static int hless(const void *xv, const void *yv)
 {
+	const hent *x = xv, *y = yv;
 	return x->rank < y->rank || (x->rank == y->rank && x->pos < y->pos);
-}
-
-static int heap_push(tok_ctx *c, size_t *n, hent e)
-{
-	if ((*n + 1) * sizeof(hent) > c->heap_cap) {
-		size_t cap = c->heap_cap ? c->heap_cap * 2 : 256 * sizeof(hent);
-		void *p = realloc(c->heap, cap);
-		if (!p)
-			return q_error("out of memory");
-		c->heap = p;
-		c->heap_cap = cap;
-	}
-	hent *h = c->heap;
-	size_t i = (*n)++;
-	while (i > 0 && hless(&e, &h[(i - 1) / 2])) {
-		h[i] = h[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	h[i] = e;
-	return 0;
-}
-
-static hent heap_pop(tok_ctx *c, size_t *n)
-{
-	hent *h = c->heap;
-	hent top = h[0], last = h[--*n];
-	size_t i = 0;
-	for (;;) {
-		size_t l = 2 * i + 1, best = i;
-		const hent *bv = &last;
-		if (l < *n && hless(&h[l], bv)) {
-			best = l;
-			bv = &h[l];
-		}
-		if (l + 1 < *n && hless(&h[l + 1], bv))
-			best = l + 1;
-		if (best == i)
-			break;
-		h[i] = h[best];
-		i = best;
-	}
-	if (*n)
-		h[i] = last;
-	return top;
 }
 
 static int push_pair(tok_ctx *c, size_t *hn, int32_t l, int32_t r)
@@ -250,7 +209,8 @@ static int push_pair(tok_ctx *c, size_t *hn, int32_t l, int32_t r)
 	const tok_merge *m = tok_merge_get(c->t, c->sym[l], c->sym[r]);
 	if (!m)
 		return 0;
-	return heap_push(c, hn, (hent){ m->rank, l, c->sym[l], c->sym[r] });
+	hent e = { m->rank, l, c->sym[l], c->sym[r] };
+	return tok_heap_push(c, hn, &e, sizeof e, hless);
 }
 
 /* Merge ids sym[0..n) with a heap over a linked list (long words); compacts
@@ -267,7 +227,8 @@ static long merge_heap(tok_ctx *c, size_t n)
 		if (push_pair(c, &hn, (int32_t)i, (int32_t)i + 1) < 0)
 			return -1;
 	while (hn) {
-		hent e = heap_pop(c, &hn);
+		hent e;
+		tok_heap_pop(c, &hn, &e, sizeof e, hless);
 		int32_t l = e.pos, r = nx[l];
 		if (s[l] != e.a || r < 0 || s[r] != e.b)
 			continue; /* stale */

@@ -149,6 +149,12 @@ int tok_cp_byte(uint32_t cp);
 /* White_Space property (Rust/Oniguruma \s, llama.cpp's whitespace set). */
 int tok_is_ws(uint32_t cp);
 
+/* tok.c: the priority queue of the merge loops (see tok_heap_push) */
+#define TOK_HEAP_MAX_ENTRY 32
+typedef int (*tok_less)(const void *a, const void *b);
+int tok_heap_push(tok_ctx *c, size_t *n, const void *e, size_t size, tok_less less);
+void tok_heap_pop(tok_ctx *c, size_t *n, void *top, size_t size, tok_less less);
+
 /* tok_bpe.c */
 pcre2_code *tok_regex(const char *pattern, size_t len, int literal);
 int tok_bpe_text(tok_ctx *c, const char *s, size_t n);  /* pre-tokenize and merge (normalized text) */

@@ -30,53 +30,12 @@ typedef struct bigram {
 	uint32_t size;
 } bigram;
 
-static int before(const bigram *x, const bigram *y)
+_Static_assert(sizeof(bigram) <= TOK_HEAP_MAX_ENTRY, "heap entry");
+
+static int before(const void *xv, const void *yv)
 {
+	const bigram *x = xv, *y = yv;
 	return x->score > y->score || (x->score == y->score && x->left < y->left);
-}
-
-static int bg_push(tok_ctx *c, size_t *n, bigram e)
-{
-	if ((*n + 1) * sizeof(bigram) > c->heap_cap) {
-		size_t cap = c->heap_cap ? c->heap_cap * 2 : 256 * sizeof(bigram);
-		void *p = realloc(c->heap, cap);
-		if (!p)
-			return q_error("out of memory");
-		c->heap = p;
-		c->heap_cap = cap;
-	}
-	bigram *h = c->heap;
-	size_t i = (*n)++;
-	while (i > 0 && before(&e, &h[(i - 1) / 2])) {
-		h[i] = h[(i - 1) / 2];
-		i = (i - 1) / 2;
-	}
-	h[i] = e;
-	return 0;
-}
-
-static bigram bg_pop(tok_ctx *c, size_t *n)
-{
-	bigram *h = c->heap;
-	bigram top = h[0], last = h[--*n];
-	size_t i = 0;
-	for (;;) {
-		size_t l = 2 * i + 1, best = i;
-		const bigram *bv = &last;
-		if (l < *n && before(&h[l], bv)) {
-			best = l;
-			bv = &h[l];
-		}
-		if (l + 1 < *n && before(&h[l + 1], bv))
-			best = l + 1;
-		if (best == i)
-			break;
-		h[i] = h[best];
-		i = best;
-	}
-	if (*n)
-		h[i] = last;
-	return top;
 }
 
 /* Queue the pair (l, r) when their text together is a token.
@@ -90,7 +49,8 @@ static int try_pair(tok_ctx *c, size_t *hn, const char *s, int32_t l, int32_t r)
 	int32_t id = tok_find(c->t, s + start[l], size);
 	if (id < 0 || id >= c->t->n_vocab)
 		return 0;
-	return bg_push(c, hn, (bigram){ c->t->ent[id].score, l, r, size });
+	bigram e = { c->t->ent[id].score, l, r, size };
+	return tok_heap_push(c, hn, &e, sizeof e, before);
 }
 
 static int emit_symbol(tok_ctx *c, const char *p, size_t n)
@@ -133,7 +93,8 @@ int tok_spm_text(tok_ctx *c, const char *s, size_t n)
 		if (try_pair(c, &hn, s, i - 1, i) < 0)
 			return -1;
 	while (hn) {
-		bigram b = bg_pop(c, &hn);
+		bigram b;
+		tok_heap_pop(c, &hn, &b, sizeof b, before);
 		int32_t l = b.left, r = b.right;
 		if (len[l] == 0 || len[r] == 0 || (uint32_t)(len[l] + len[r]) != b.size)
 			continue;
