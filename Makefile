@@ -18,7 +18,7 @@ CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra $(WERROR) $(OPT) $(SANITIZE) $(CFL
 LDFLAGS_ALL = $(SANITIZE) -rdynamic
 LIBS ?= -lcjson -lsodium -lz -lpcre2-8 -lmicrohttpd -lcurl -lpthread -lm
 
-TOOLS = qtok qgen
+TOOLS = $(sort $(basename $(notdir $(wildcard bin/q*.c))))
 LIB_SRC = $(sort $(wildcard lib/*.c))
 LIB_OBJ = $(LIB_SRC:.c=.o)
 LIB_HDR = $(wildcard lib/*.h)
