@@ -9,6 +9,15 @@ expect_status 1 "missing model file: exit 1"
 one_line_error "$TRASH/err" qtok "missing model file: one error line"
 like "$TRASH/err" "nope.gguf: No such file" "missing model file: names the file and why"
 
+cp "$STORIES" "$TRASH/locked.gguf" && chmod 000 "$TRASH/locked.gguf"
+if [ "$(id -u)" = 0 ]; then
+	skip "running as root: file permissions do not stop reading, cannot test an unreadable model"
+else
+	run qtok -m "$TRASH/locked.gguf" </dev/null
+	expect_status 1 "unreadable model: exit 1"
+	like "$TRASH/err" "locked.gguf: Permission denied" "unreadable model: says why"
+fi
+
 mkdir "$TRASH/emptydir"
 run qtok -m "$TRASH/emptydir" </dev/null
 expect_status 1 "directory without tokenizer.json: exit 1"
