@@ -19,8 +19,8 @@
 
 #include "buf.h"
 #include "cli.h"
+#include "chat.h"
 #include "source.h"
-#include "tmpl.h"
 #include "tok.h"
 #include "utf8.h"
 
@@ -148,56 +148,18 @@ static void chat(const q_buf *in, q_buf *out)
 		size_t at = end && in->p ? (size_t)(end - in->p) : 0;
 		cli_fail(1, "--chat: stdin is not valid JSON (near byte %zu)", at);
 	}
-	if (!cJSON_IsObject(req))
-		cli_fail(1, "--chat: stdin must be a JSON object with \"messages\"");
-	cJSON *messages = cJSON_GetObjectItemCaseSensitive(req, "messages");
-	if (!cJSON_IsArray(messages))
-		cli_fail(1, "--chat: \"messages\" must be an array");
-	cJSON *agp = cJSON_GetObjectItemCaseSensitive(req, "add_generation_prompt");
-	if (agp && !cJSON_IsBool(agp))
-		cli_fail(1, "--chat: \"add_generation_prompt\" must be true or false");
-	cJSON *kw = cJSON_GetObjectItemCaseSensitive(req, "chat_template_kwargs");
-	if (kw && !cJSON_IsObject(kw) && !cJSON_IsNull(kw))
-		cli_fail(1, "--chat: \"chat_template_kwargs\" must be an object");
-	cJSON *tools = cJSON_GetObjectItemCaseSensitive(req, "tools");
-	if (tools && !cJSON_IsArray(tools) && !cJSON_IsNull(tools))
-		cli_fail(1, "--chat: \"tools\" must be an array");
-
-	q_buf src = Q_BUF_INIT;
-	if (opt.chat_template) {
-		if (q_buf_read_file(&src, opt.chat_template) < 0)
-			cli_die_lib("--chat-template");
-	} else if (q_tok_chat_template(tok)) {
-		q_buf_adds(&src, q_tok_chat_template(tok));
-	} else {
-		cli_fail(1, "model has no chat template (give one with --chat-template FILE)");
-	}
-	q_tmpl *tm = q_tmpl_parse(src.p, src.len);
-	if (!tm)
-		cli_die_lib("chat template");
-
-	/* Variables as transformers passes them: keyword arguments override. */
-	cJSON *vars = cJSON_CreateObject();
-	cJSON_AddItemToObject(vars, "messages", cJSON_Duplicate(messages, 1));
-	if (cJSON_IsArray(tools))
-		cJSON_AddItemToObject(vars, "tools", cJSON_Duplicate(tools, 1));
-	cJSON_AddBoolToObject(vars, "add_generation_prompt", agp ? cJSON_IsTrue(agp) : 1);
-	cJSON_AddStringToObject(vars, "bos_token", q_tok_bos_text(tok));
-	cJSON_AddStringToObject(vars, "eos_token", q_tok_eos_text(tok));
-	for (cJSON *k = cJSON_IsObject(kw) ? kw->child : NULL; k; k = k->next) {
-		cJSON_DeleteItemFromObjectCaseSensitive(vars, k->string);
-		cJSON_AddItemToObject(vars, k->string, cJSON_Duplicate(k, 1));
-	}
-	q_buf text = Q_BUF_INIT;
-	if (q_tmpl_render(tm, vars, &text) < 0)
-		cli_die_lib("chat template");
+	q_buf src = Q_BUF_INIT, text = Q_BUF_INIT;
+	if (opt.chat_template && q_buf_read_file(&src, opt.chat_template) < 0)
+		cli_die_lib("--chat-template");
+	if (!opt.chat_template && !q_tok_chat_template(tok))
+		cli_fail(1, "the model has no chat template (give one with --chat-template FILE)");
+	if (q_chat_render(tok, opt.chat_template ? src.p : NULL, req, &text) < 0)
+		cli_die_lib(NULL);
 	if (opt.render)
 		cli_write(text.p, text.len);
 	else
 		encode_text(text.p ? text.p : "", text.len, "rendered prompt", Q_TOK_PARSE_SPECIAL, out);
 	q_buf_free(&text);
-	cJSON_Delete(vars);
-	q_tmpl_free(tm);
 	q_buf_free(&src);
 	cJSON_Delete(req);
 }
