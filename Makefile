@@ -68,8 +68,8 @@ t/fuzz/%-replay: t/fuzz/%.c t/fuzz/replay.c $(LINK)
 	$(CC) $(CFLAGS) $< t/fuzz/replay.c -o $@ $(LINK) $(LDFLAGS_ALL) $(LIBS)
 
 fuzz: $(FUZZ_BIN)
-t/fuzz/%-fuzz: t/fuzz/%.c $(LIB_SRC) $(LIB_HDR) lib/config.h
-	clang -std=c11 -D_GNU_SOURCE -O1 -g -Ilib -fsanitize=fuzzer,address,undefined $< $(LIB_SRC) -o $@ $(LIBS)
+t/fuzz/%-fuzz: t/fuzz/%.c $(LIB_SRC) $(LIB_HDR) lib/config.h $(if $(QK_SRC),kernels/libqk.a)
+	clang -std=c11 -D_GNU_SOURCE -O1 -g -Ilib -Ikernels -fsanitize=fuzzer,address,undefined $< $(LIB_SRC) -o $@ $(if $(QK_SRC),kernels/libqk.a) $(LIBS)
 
 test: all
 	prove -j$(PROVE_JOBS) t/

@@ -21,6 +21,7 @@
 #include "cli.h"
 #include "chat.h"
 #include "source.h"
+#include "tmpl.h"
 #include "tok.h"
 #include "utf8.h"
 
@@ -142,12 +143,10 @@ static void chat(const q_buf *in, q_buf *out)
 	size_t bad = q_utf8_check(in->p ? in->p : "", in->len);
 	if (bad != in->len)
 		cli_fail(1, "--chat: stdin: invalid UTF-8 at byte %zu", bad);
-	const char *end = NULL;
-	cJSON *req = cJSON_ParseWithLengthOpts(in->p ? in->p : "", in->len, &end, 0);
-	if (!req) {
-		size_t at = end && in->p ? (size_t)(end - in->p) : 0;
-		cli_fail(1, "--chat: stdin is not valid JSON (near byte %zu)", at);
-	}
+	/* number literals kept, so that a template prints 1.0 as Python would */
+	cJSON *req = q_tmpl_json_parse(in->p ? in->p : "", in->len);
+	if (!req)
+		cli_die_lib("--chat: stdin");
 	q_buf src = Q_BUF_INIT, text = Q_BUF_INIT;
 	if (opt.chat_template && q_buf_read_file(&src, opt.chat_template) < 0)
 		cli_die_lib("--chat-template");

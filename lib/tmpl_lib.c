@@ -786,7 +786,7 @@ static int f_truncate(trender *r, const targs *a, tv v, tv *out)
 	tstr end = {"...", 3};
 	if (!missing(s[2]) && as_str(s[2], &end, "end") < 0)
 		return -1;
-	int64_t endlen = (int64_t)tmpl_u8len(end.p, end.n), len;
+	int64_t endlen = (int64_t)tmpl_u8len(end.p, end.n), len = 0;
 	if (length < endlen)
 		return q_error("expected length >= %lld, got %lld", (long long)endlen, (long long)length);
 	if (leeway < 0)

@@ -421,7 +421,7 @@ static int td_reindex(trender *r, tdict *d, size_t icap)
 	if (!idx)
 		return -1;
 	for (size_t i = 0; i < d->n; i++) {
-		uint64_t h;
+		uint64_t h = 0;
 		if (hash_of(d->k[i], &h, 0) < 0)
 			return -1;
 		size_t s = h & (icap - 1);
@@ -456,7 +456,7 @@ static long td_find(trender *r, const tdict *d, tv k)
 		}
 		return -1;
 	}
-	uint64_t h;
+	uint64_t h = 0;
 	if (hash_of(k, &h, 0) < 0)
 		return -2;
 	for (size_t s = h & (d->icap - 1);; s = (s + 1) & (d->icap - 1)) {
@@ -474,7 +474,7 @@ static long td_find(trender *r, const tdict *d, tv k)
 /* Sets d[k] = v (an existing key keeps its place, like a Python dict). */
 int td_set(trender *r, tdict *d, tv k, tv v)
 {
-	uint64_t h;
+	uint64_t h = 0;
 	if (hash_of(k, &h, 0) < 0)
 		return -1;
 	long i = td_find(r, d, k);
@@ -512,7 +512,7 @@ int td_set(trender *r, tdict *d, tv k, tv v)
 
 int td_get(trender *r, const tdict *d, tv k, tv *out)
 {
-	uint64_t h;
+	uint64_t h = 0;
 	if (k.t != V_STR && hash_of(k, &h, 0) < 0)  /* unhashable key: TypeError */
 		return -1;
 	long i = td_find(r, d, k);
