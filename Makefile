@@ -83,8 +83,8 @@ $(MODEL):
 
 run: all $(MODEL)
 	printf '%s\n' 'Hello, world! How are you today?' | bin/qtok -m $(MODEL) --json
-	printf '%s\n' '{"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"What is the capital of France?"}]}' | bin/qtok -m $(MODEL) --chat --render
-	printf '%s\n' '{"messages":[{"role":"user","content":"What is the capital of France?"}]}' | bin/qtok -m $(MODEL) --chat
+	printf '%s\n' '{"messages":[{"role":"user","content":"What is the capital of France? Answer in one sentence."}]}' | bin/qtok -m $(MODEL) --chat --render
+	bin/qgen -m $(MODEL) --chat -p 'What is the capital of France? Answer in one sentence.' -n 64 --temp 0
 
 bench: all
 	@for b in t/bench/*; do [ -x "$$b" ] && { echo "== $$b"; "$$b" || exit 1; }; done; true

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -323,6 +324,8 @@ int main(int argc, char **argv)
 	if (fflush(stdout) != 0)
 		cli_fail(1, "write to stdout failed");
 
+	if (!opt.ids && isatty(1) && isatty(2))
+		fputc('\n', stderr); /* both on a terminal: the stats line on its own line */
 	const q_result *r = &result;
 	double tp = r->t_prompt - r->t_add, tg = r->t_last - r->t_first;
 	fprintf(stderr, "qgen: prompt: %d tokens, %.2f tok/s, generation: %d tokens, %.2f tok/s, ttft: %.2f ms\n",
