@@ -124,31 +124,6 @@ static void on_done(void *ud, const q_result *r)
 	result = *r;
 }
 
-/* Whitespace-separated ids in s[0..n); exit 1 on anything else. */
-static void parse_ids(const char *s, size_t n, int32_t n_vocab, q_ids *ids)
-{
-	size_t i = 0;
-	while (i < n) {
-		while (i < n && strchr(" \t\r\n,", s[i]))
-			i++;
-		if (i >= n)
-			break;
-		char tmp[24];
-		size_t k = 0;
-		while (i < n && !strchr(" \t\r\n,", s[i]) && k < sizeof tmp - 1)
-			tmp[k++] = s[i++];
-		tmp[k] = '\0';
-		char *end;
-		errno = 0;
-		long v = strtol(tmp, &end, 10);
-		if (*end || errno || (i < n && !strchr(" \t\r\n,", s[i])))
-			cli_fail(1, "prompt: not a token id: '%s'", tmp);
-		if (v < 0 || v >= n_vocab)
-			cli_fail(1, "prompt: token id %ld out of range (vocabulary has %d)", v, n_vocab);
-		if (q_ids_push(ids, (int32_t)v) < 0)
-			cli_die_lib(NULL);
-	}
-}
 
 /* The prompt's token ids: ids as given, text tokenized, or the chat
  * template rendered over it and tokenized. */
@@ -159,7 +134,8 @@ static void prompt_ids(const q_tok *tok, q_ids *ids)
 		cli_die_lib("stdin");
 	const char *s = in.p ? in.p : "";
 	if (opt.ids) {
-		parse_ids(s, in.len, q_tok_n_vocab(tok), ids);
+		if (q_tok_parse_ids(tok, s, in.len, ids) < 0)
+			cli_die_lib("prompt");
 		q_buf_free(&in);
 		return;
 	}

@@ -97,37 +97,11 @@ static void encode_text(const char *s, size_t n, const char *where, unsigned fla
 	q_ids_free(&ids);
 }
 
-/* Parse whitespace-separated ids in s[0..n) into ids; exit 1 on bad input. */
-static void parse_ids(const char *s, size_t n, const char *where, q_ids *ids)
-{
-	size_t i = 0;
-	int32_t nv = q_tok_n_vocab(tok);
-	while (i < n) {
-		while (i < n && strchr(" \t\r\n,", s[i]))
-			i++;
-		if (i >= n)
-			break;
-		char tmp[32];
-		size_t k = 0;
-		while (i < n && !strchr(" \t\r\n,", s[i]) && k < sizeof tmp - 1)
-			tmp[k++] = s[i++];
-		tmp[k] = '\0';
-		char *end;
-		errno = 0;
-		long v = strtol(tmp, &end, 10);
-		if (!k || *end || errno || (i < n && !strchr(" \t\r\n,", s[i])))
-			cli_fail(1, "%s: not a token id: '%s'", where, tmp);
-		if (v < 0 || v >= nv)
-			cli_fail(1, "%s: token id %ld out of range (vocabulary has %d)", where, v, nv);
-		if (q_ids_push(ids, (int32_t)v) < 0)
-			cli_die_lib(NULL);
-	}
-}
-
 static void decode_text(const char *s, size_t n, const char *where, q_buf *out)
 {
 	q_ids ids = Q_IDS_INIT;
-	parse_ids(s, n, where, &ids);
+	if (q_tok_parse_ids(tok, s, n, &ids) < 0)
+		cli_die_lib(where);
 	q_buf_reset(out);
 	if (q_tok_decode(tok, ids.v, ids.n, out) < 0)
 		cli_die_lib(where);

@@ -30,6 +30,7 @@
 #include "unorm.h"
 #include "utf8.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1214,4 +1215,32 @@ void tok_heap_pop(tok_ctx *c, size_t *n, void *top, size_t size, tok_less less)
 	}
 	if (*n)
 		memcpy(h + i * size, last, size);
+}
+
+int q_tok_parse_ids(const q_tok *t, const char *s, size_t n, q_ids *out)
+{
+	static const char sep[] = " \t\r\n,";
+	int32_t nv = q_tok_n_vocab(t);
+	size_t i = 0;
+	while (i < n) {
+		while (i < n && s[i] && strchr(sep, s[i]))
+			i++;
+		if (i >= n)
+			break;
+		char tmp[32];
+		size_t k = 0;
+		while (i < n && !(s[i] && strchr(sep, s[i])) && k < sizeof tmp - 1)
+			tmp[k++] = s[i++];
+		tmp[k] = '\0';
+		char *end;
+		errno = 0;
+		long v = strtol(tmp, &end, 10);
+		if (!k || memchr(tmp, 0, k) || *end || errno || (i < n && !(s[i] && strchr(sep, s[i]))))
+			return q_error("not a token id: '%s'", tmp);
+		if (v < 0 || v >= nv)
+			return q_error("token id %ld out of range (vocabulary has %d)", v, nv);
+		if (q_ids_push(out, (int32_t)v) < 0)
+			return -1;
+	}
+	return 0;
 }

@@ -62,6 +62,10 @@ int q_tok_encode(const q_tok *t, const char *text, size_t len, unsigned flags, q
 int q_tok_decode_piece(const q_tok *t, int32_t id, int first, q_buf *out);
 /* Decode a whole id sequence; special tokens give their text. */
 int q_tok_decode(const q_tok *t, const int32_t *ids, size_t n, q_buf *out);
+/* Parse token ids written as decimal numbers separated by spaces, tabs,
+ * newlines or commas in s[0..n) and append them to out.  -1 + q_error
+ * ("not a token id: 'x'", "token id N out of range (vocabulary has V)"). */
+int q_tok_parse_ids(const q_tok *t, const char *s, size_t n, q_ids *out);
 /* The vocabulary entry as stored (e.g. "Ġthe", "▁the", "<0x0A>"). */
 q_str q_tok_vocab_str(const q_tok *t, int32_t id);
 
