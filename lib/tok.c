@@ -1138,26 +1138,43 @@ void q_detok_init(q_detok *d, const q_tok *t)
 	d->t = t;
 }
 
+/*
+ * Appends the held bytes and the token's bytes to out, then keeps in out
+ * only what is valid UTF-8 so far: an incomplete sequence at the end goes
+ * back into d->held, an invalid one becomes U+FFFD.  Allocates nothing
+ * beyond out's own growth unless the token holds invalid bytes (rare).
+ */
 int q_detok_feed(q_detok *d, int32_t id, q_buf *out)
 {
-	q_buf tmp = Q_BUF_INIT;
-	if (d->n_held && q_buf_add(&tmp, d->held, (size_t)d->n_held) < 0)
+	size_t start = out->len;
+	if (d->n_held && q_buf_add(out, d->held, (size_t)d->n_held) < 0)
 		return -1;
-	if (q_tok_decode_piece(d->t, id, d->n_seen == 0, &tmp) < 0) {
-		q_buf_free(&tmp);
+	if (q_tok_decode_piece(d->t, id, d->n_seen == 0, out) < 0) {
+		out->len = start;
+		if (out->p)
+			out->p[start] = '\0';
 		return -1;
 	}
 	d->n_seen++;
-	long used = tmp.len ? utf8_emit((const unsigned char *)tmp.p, tmp.len, 1, out) : 0;
-	if (used < 0) {
-		q_buf_free(&tmp);
-		return -1;
+	d->n_held = 0;
+	size_t n = out->len - start, ok = q_utf8_check(out->p ? out->p + start : "", n);
+	if (ok == n)
+		return 0;
+	size_t rest = n - ok;
+	unsigned char small[64], *copy = rest <= sizeof small ? small : malloc(rest);
+	if (!copy)
+		return q_error("out of memory");
+	memcpy(copy, out->p + start + ok, rest);
+	out->len = start + ok;
+	out->p[out->len] = '\0';
+	long used = utf8_emit(copy, rest, 1, out);
+	if (used >= 0) {
+		d->n_held = (int)(rest - (size_t)used); /* < 4: a sequence still incomplete */
+		memcpy(d->held, copy + used, (size_t)d->n_held);
 	}
-	d->n_held = (int)(tmp.len - (size_t)used);
-	if (d->n_held)
-		memcpy(d->held, tmp.p + used, (size_t)d->n_held);
-	q_buf_free(&tmp);
-	return 0;
+	if (copy != small)
+		free(copy);
+	return used < 0 ? -1 : 0;
 }
 
 int q_detok_flush(q_detok *d, q_buf *out)
