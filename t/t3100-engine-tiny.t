@@ -8,14 +8,18 @@
 #
 # The issue asks for 1e-3 everywhere, and top-1 changes only at near-ties.
 # Both hold (hard checks) with an F32 KV cache for F32, F16, Q8_0, Q4_0,
-# Q4_1 and Q6_K weights when our kernels run their AVX-512 path, the ISA of
-# the llama.cpp that made the goldens (other ISAs add in other orders, and
+# Q4_1 and Q6_K weights, and with an F16 KV cache for F32, F16, Q8_0 and
+# Q4_1 weights, when our kernels run their AVX-512 path, the ISA of the
+# llama.cpp that made the goldens (other ISAs add in other orders, and
 # activation re-quantization turns those last-bit differences into ~1e-2:
-# there the checks are TODOs too).  For BF16 and the K-quants our kernels add in
-# another order than llama.cpp's batched path (which itself moves by ~1e-2
-# from its one-token path, calibration.txt), and with an F16 KV cache
-# llama.cpp rounds Q and softmax(QK) to half inside its matmuls while our
-# attention kernel keeps F32: those checks are TODOs.  Every model and cache
+# there the checks are TODOs too).  The AVX-512 attention over an F16
+# cache follows llama.cpp's non-flash F16 path (q and softmax(QK) rounded
+# to half, its dot and exp orders; kernels/cpu/ops_x86.h), which makes the
+# Q8_0 and Q4_1 models match exactly.  For BF16 and the K-quants our
+# kernels add in another order than llama.cpp's batched path (which itself
+# moves by ~1e-2 from its one-token path, calibration.txt), and Q4_0 and
+# Q6_K with an F16 cache still miss (not understood yet: the same models
+# match with an F32 cache): those checks are TODOs.  Every model and cache
 # type must still be within 5e-2.
 . "${0%/*}/lib.sh"
 
@@ -46,11 +50,12 @@ grep -v '^#' "$D/models.txt" | while read -r name arch wt rest; do
 		within "$gap" 0.02
 		st_gap=$?
 		case "$ISA:$kv:$wt" in
-		avx512:f32:F32 | avx512:f32:F16 | avx512:f32:Q8_0 | avx512:f32:Q4_0 | avx512:f32:Q4_1 | avx512:f32:Q6_K)
+		avx512:f32:F32 | avx512:f32:F16 | avx512:f32:Q8_0 | avx512:f32:Q4_0 | avx512:f32:Q4_1 | avx512:f32:Q6_K | \
+		avx512:f16:F32 | avx512:f16:F16 | avx512:f16:Q8_0 | avx512:f16:Q4_1)
 			ok_ $st "$name, $kv KV: every position within 1e-3 relative"
 			ok_ $st_gap "$name, $kv KV: top-1 differs only where llama.cpp's top-2 gap < 0.02" ;;
 		*:f16:*)
-			why="the attention kernel keeps softmax(QK) in F32 (llama.cpp rounds it and Q to F16 inside its matmuls)"
+			why="with an F16 cache our $ISA $wt path does not yet add in llama.cpp's order"
 			todo_ok $st "$name, $kv KV: every position within 1e-3 relative" "$why"
 			todo_ok $st_gap "$name, $kv KV: top-1 differs only where llama.cpp's top-2 gap < 0.02" "$why" ;;
 		*)

@@ -363,8 +363,9 @@ typedef struct attn_job {
 	const int32_t *pos, *seq, *bt;
 	int64_t bt_cols, n;
 	const qk_attn *p;
-	uint8_t *scratch;      /* per thread: rows, scores, rounded q */
+	uint8_t *scratch;      /* per thread: rows, scores (+ slots), rounded q */
 	size_t per_thread;
+	int64_t maxn;          /* the most positions a token attends to */
 } attn_job;
 
 /* Work items are (token, head) pairs, one per chunk.  Each thread's
@@ -375,9 +376,9 @@ static void attn_job_run(void *arg, int ith, int64_t i0, int64_t i1)
 	attn_job *j = arg;
 	const qk_attn *p = j->p;
 	uint8_t *sc = j->scratch + (size_t)ith * j->per_thread;
-	int64_t maxn = (int64_t)(j->per_thread - 64 - (size_t)p->head_dim * 4) / 12;
+	int64_t maxn = j->maxn;
 	int64_t *cur = (int64_t *)sc, *rows = (int64_t *)(sc + 64);
-	float *scores = (float *)(sc + 64 + (size_t)maxn * 8), *qh = scores + maxn;
+	float *qh = (float *)(sc + 64 + (size_t)maxn * 8), *scores = qh + p->head_dim;
 	int f16 = j->kc->type == QK_F16;
 	size_t es = f16 ? 2 : 4;
 	for (int64_t it = i0; it < i1; it++) {
@@ -397,10 +398,14 @@ static void attn_job_run(void *arg, int ith, int64_t i0, int64_t i1)
 				qh[d] = qk_fp16_to_fp32(qk_fp32_to_fp16(q[d]));
 			q = qh;
 		}
+		/* F16: always llama.cpp's one-token order (mode 1).  Its batch
+		 * order (mode 2) would need the batch's make-up, and results must
+		 * not depend on the other tokens of the op (t3003). */
+		int mode = f16;
 		size_t off = (size_t)kvh * p->head_dim * es;
 		j->isa->attn_head(j->out + (size_t)t * j->out_stride + (size_t)h * p->head_dim, q,
 				  (const uint8_t *)j->kc->data + off, (const uint8_t *)j->vc->data + off,
-				  j->kc->stride, rows, n, p->head_dim, f16, p->scale, scores);
+				  j->kc->stride, rows, n, p->head_dim, mode, p->scale, scores);
 	}
 }
 
@@ -428,14 +433,16 @@ static int cpu_attention(void *ctx, qk_tensor *out, const qk_tensor *q, const qk
 		maxn = ps[i] + 1 > maxn ? ps[i] + 1 : maxn;
 	}
 	int nth = qk_pool_size(c->pool);
-	size_t per = up64(64 + (size_t)maxn * 12 + (size_t)p->head_dim * 4);
+	/* rows, rounded q, scores padded to 64 and 64 * head_dim slots */
+	size_t per = up64(64 + (size_t)maxn * 8 + (size_t)p->head_dim * 4 + ((size_t)maxn + 64) * 4 +
+			  (size_t)64 * p->head_dim * 4);
 	if (scratch2(c, per * (size_t)nth) < 0)
 		return -1;
 	for (int i = 0; i < nth; i++)
 		*(int64_t *)(c->scratch2 + (size_t)i * per) = -1;
 	attn_job j = {.isa = c->isa, .out = out->data, .out_stride = out->stride / 4, .q = q, .kc = kc, .vc = vc,
 		      .pos = ps, .seq = sq, .bt = bt, .bt_cols = block_table->cols, .n = q->rows, .p = p,
-		      .scratch = c->scratch2, .per_thread = per};
+		      .scratch = c->scratch2, .per_thread = per, .maxn = maxn};
 	qk_pool_run(c->pool, attn_job_run, &j, q->rows * p->n_head, 1);
 	return 0;
 }

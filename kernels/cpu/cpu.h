@@ -85,7 +85,9 @@ typedef struct qk_isa {
 	qk_gemm_fn gemm[QK_TYPE_MAX];        /* by weight type */
 	qk_quant_fn quant[QK_ACT_KINDS];     /* by activation kind (F32: NULL) */
 	/* Weight types this ISA wants in the x8 layout, and their kernels
-	 * (against QK_ACT_Q8X rows). */
+	 * (against QK_ACT_Q8X rows).  None at present: the x8 kernels summed
+	 * 8 blocks before scaling, not llama.cpp's order (gemm_x86.h); the
+	 * layout code (repack.c) stays for a kernel that keeps that order. */
 	int x8[QK_TYPE_MAX];
 	qk_gemm_fn gemm_x8[QK_TYPE_MAX];
 	void (*dequant[QK_TYPE_MAX])(const void *src, float *dst, int64_t k);
@@ -101,8 +103,11 @@ typedef struct qk_isa {
 	int64_t (*argmax)(const float *x, int64_t d);
 	/* One query head over n cached positions: out[hd] = sum_j p_j v_j,
 	 * p = softmax(scale * q.k_j); position j's k and v start at
-	 * k + rows[j] * stride and v + rows[j] * stride, F32 or (f16) F16,
-	 * in which case q was already rounded to half.  scores: n floats. */
+	 * k + rows[j] * stride and v + rows[j] * stride, F32 (f16 = 0) or
+	 * F16, in which case q was already rounded to half; f16 = 1 when the
+	 * op has one query token, 2 for a batch (llama.cpp's F16 attention
+	 * takes another summation order then, which AVX-512 mirrors).
+	 * scores: n rounded up to 64, plus 64 * hd floats. */
 	void (*attn_head)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
 			  const int64_t *rows, int64_t n, int hd, int f16, float scale, float *scores);
 } qk_isa;

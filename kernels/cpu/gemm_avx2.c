@@ -9,11 +9,8 @@
 #define QK_SFX(name) name##_avx2
 #define DOT_US8(acc, u, s) \
 	((acc) = _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_maddubs_epi16((u), (s)), _mm256_set1_epi16(1))))
-/* nibbles (< 16) x s8: two maddubs fit one int16 lane before the madd */
-#define DOT2_Q4(acc, a, b, c, d)                                                             \
-	((acc) = _mm256_add_epi32((acc), _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16((a), (b)), \
-					_mm256_maddubs_epi16((c), (d))), _mm256_set1_epi16(1))))
 #define NTX 2
+#define R32 2
 #define MADD16(acc, a, b) ((acc) = _mm256_add_epi32((acc), _mm256_madd_epi16((a), (b))))
 
 #define VF __m256

@@ -10,8 +10,8 @@
 
 #define QK_SFX(name) name##_avx512
 #define DOT_US8(acc, u, s) ((acc) = _mm256_dpbusd_epi32((acc), (u), (s)))
-#define DOT2_Q4(acc, a, b, c, d) ((acc) = _mm256_dpbusd_epi32(_mm256_dpbusd_epi32((acc), (a), (b)), (c), (d)))
-#define NTX 4
+#define NTX 2
+#define R32 4
 #define MADD16(acc, a, b) ((acc) = _mm256_dpwssd_epi32((acc), (a), (b)))
 
 #define VF __m512

@@ -4,31 +4,36 @@
  * VNNI / BF16), which define QK_SFX and the integer dot macros below.
  *
  * Shape of every kernel: for each weight row r in [r0, r1), the tokens in
- * tiles of up to NT = 4 (NTF = 2 for float weights, NTX for the x8 layout);
- * a tile unpacks each weight block once and feeds it to one accumulator per
- * token, so a weight row is read once per tile (decode: once) and the
- * unpack cost is shared by the tile's tokens.  Also here: the vectorized
- * Q8 activation quantizer (bit-identical to the reference).
+ * tiles of up to NT = 4 (NTF = 2 for float weights); a tile unpacks each
+ * weight block once and feeds it to one accumulator per token, so a weight
+ * row is read once per tile (decode: once) and the unpack cost is shared
+ * by the tile's tokens.  The 32-block kernels (Q4_0, Q4_1, Q8_0) tile R32
+ * rows by NTX tokens instead (see there).  Also here: the vectorized Q8
+ * activation quantizer (bit-identical to the reference).
  *
  * Invariants:
  * - Integer parts are exact: per 32 (or 16) elements the products are
  *   summed in int16 pairs that cannot saturate (|u8| <= 63 or 128 against
- *   |s8| <= 127) and int32 lanes, exactly like the reference; only the F32
- *   accumulation across blocks is reordered (8 or 16 lanes, then hsum).
+ *   |s8| <= 127) and int32 lanes, exactly like the reference.
+ * - Q4_0 / Q4_1 / Q8_0: the F32 accumulation is ggml's vec_dot order (one
+ *   8-lane FMA chain over the blocks in order, then hsum8), so outputs are
+ *   bit-identical to llama.cpp's one-token matmuls (t3100: the tiny Q8_0,
+ *   Q4_0, Q4_1 models match llama.cpp exactly).  The other types reorder
+ *   the F32 accumulation across blocks (8 or 16 lanes, then hsum).
  * - A token's accumulators see the same operations whatever the tile size
  *   or row range, so results depend neither on the thread count nor on
  *   the other tokens of the batch (see cpu.h).
  * Requires: QK_SFX(name), DOT_US8(acc, u8, s8) adding the u8*s8 products
  * of 32 bytes into 8 int32 lanes of acc, MADD16(acc, a16, b16) adding
- * pairwise int16 products to acc; DOT2_Q4(acc, a, b, c, d) adding the
- * products of two pairs of 32 bytes whose u8 side is below 16; NTX the
- * token tile of the x8 kernels; VF (float vector of VW lanes) with
+ * pairwise int16 products to acc; NTX and R32, the token and row tiles of
+ * the 32-block kernels; VF (float vector of VW lanes) with
  * VF_ZERO, VF_FMA, VF_ADD, VF_HSUM, VF_LD_F32/F16/BF16 (load VW values
  * as floats); optionally BF16_TILE, a tile for BF16 weights of its own.
  */
 #include "cpu.h"
 
 #include <immintrin.h>
+#include <math.h>
 
 #define NT 4
 
@@ -94,273 +99,137 @@ INLINE void tile_init(const qk_gemm *g, int64_t t0, int nt, tile *tl)
 
 /* --------------------------------------------------------- 32-blocks */
 
-/* The 32-block kernels keep two F32 chains per token, even and odd blocks,
- * so consecutive blocks do not wait on each other's FMA; the chains are
- * added at the end.  BODY(b, c) does block b into chain c. */
-#define BLOCKS32(nb, BODY)                                                                      \
-	do {                                                                                    \
-		int64_t b_ = 0;                                                                 \
-		for (; b_ + 2 <= (nb); b_ += 2) {                                               \
-			BODY(b_, 0);                                                            \
-			BODY(b_ + 1, 1);                                                        \
-		}                                                                               \
-		if (b_ < (nb))                                                                  \
-			BODY(b_, 0);                                                            \
-	} while (0)
+/* The 32-block kernels add in ggml's vec_dot order (q4_0 / q4_1 / q8_0
+ * against q8_0 / q8_1 activations, AVX2 and AVX-512 builds alike), so each
+ * output is bit-identical to llama.cpp's: one F32 chain of 8 lanes per
+ * (row, token); per block, in block order, the 8 int32 lanes of the exact
+ * integer dot become floats and are FMAed with the scale product
+ * d_w * d_x; Q4_1's m_w * s_x terms go to a scalar chain, block by block;
+ * at the end hsum8(chain) (+ the scalar chain).  The x8 layout's grouped
+ * sums are not that order, so it is unused.
+ * Speed comes from independent chains: a tile is R32 rows (2) by up to
+ * NTX tokens, each weight block unpacked once per tile and each
+ * activation block loaded once; decode (one token) still has two chains
+ * in flight.  BODY32(b) does block b for the whole tile. */
+
+
+#define TILE32_BEGIN(TYPE)                                                                      \
+	const TYPE *w[R32];                                                                     \
+	UNROLL                                                                                 \
+	for (int i = 0; i < nr; i++)                                                            \
+		w[i] = (const TYPE *)ROW(g, r + i);                                             \
+	tile tl;                                                                                \
+	tile_init(g, t0, nt, &tl);                                                              \
+	__m256 acc[R32][NTX];                                                                   \
+	UNROLL                                                                                 \
+	for (int i = 0; i < nr; i++)                                                            \
+		UNROLL                                                                         \
+		for (int t = 0; t < nt; t++)                                                    \
+			acc[i][t] = _mm256_setzero_ps()
 
 /* Q4_0: (nibble - 8) as s8 with the sign moved onto x (u8 |w| x s8). */
-INLINE void q4_0_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
+INLINE void q4_0_tile(const qk_gemm *g, int64_t r, const int nr, int64_t t0, const int nt)
 {
-	const qk_block_q4_0 *w = (const qk_block_q4_0 *)ROW(g, r);
-	tile tl;
-	tile_init(g, t0, nt, &tl);
-	__m256 acc[NT][2];
+	TILE32_BEGIN(qk_block_q4_0);
+	for (int64_t b = 0; b < g->k / QK_32; b++) {
+		__m256i wq[R32], aw[R32];
+		__m256 dw[R32];
+		UNROLL
+		for (int i = 0; i < nr; i++) {
+			wq[i] = _mm256_sub_epi8(nibbles32(w[i][b].qs), _mm256_set1_epi8(8));
+			aw[i] = _mm256_sign_epi8(wq[i], wq[i]);
+			dw[i] = _mm256_set1_ps(h2f(w[i][b].d));
+		}
+		UNROLL
+		for (int t = 0; t < nt; t++) {
+			__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * b));
+			__m256 dx = _mm256_broadcast_ss(tl.d[t] + b);
+			UNROLL
+			for (int i = 0; i < nr; i++) {
+				__m256i p = _mm256_setzero_si256();
+				DOT_US8(p, aw[i], _mm256_sign_epi8(x, wq[i]));
+				acc[i][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[i], dx), _mm256_cvtepi32_ps(p), acc[i][t]);
+			}
+		}
+	}
 	UNROLL
-	for (int t = 0; t < nt; t++)
-		acc[t][0] = acc[t][1] = _mm256_setzero_ps();
-#define Q4_0_BODY(b, c)                                                                         \
-	do {                                                                                    \
-		__m256i wq = _mm256_sub_epi8(nibbles32(w[b].qs), _mm256_set1_epi8(8));          \
-		__m256i aw = _mm256_sign_epi8(wq, wq);                                          \
-		__m256 dw = _mm256_set1_ps(h2f(w[b].d));                                        \
-		UNROLL                                                                         \
-		for (int t = 0; t < nt; t++) {                                                  \
-			__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * (b))); \
-			__m256i p = _mm256_setzero_si256();                                     \
-			DOT_US8(p, aw, _mm256_sign_epi8(x, wq));                                \
-			__m256 sc = _mm256_mul_ps(dw, _mm256_broadcast_ss(tl.d[t] + (b)));      \
-			acc[t][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc[t][c]);      \
-		}                                                                               \
-	} while (0)
-	BLOCKS32(g->k / QK_32, Q4_0_BODY);
-	UNROLL
-	for (int t = 0; t < nt; t++)
-		OUT(g, t0 + t, r) = hsum8(_mm256_add_ps(acc[t][0], acc[t][1]));
+	for (int i = 0; i < nr; i++)
+		UNROLL
+		for (int t = 0; t < nt; t++)
+			OUT(g, t0 + t, r + i) = hsum8(acc[i][t]);
 }
 
 /* Q4_1: u8 nibbles x s8 directly; the min term m * s per block in F32. */
-INLINE void q4_1_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
+INLINE void q4_1_tile(const qk_gemm *g, int64_t r, const int nr, int64_t t0, const int nt)
 {
-	const qk_block_q4_1 *w = (const qk_block_q4_1 *)ROW(g, r);
-	tile tl;
-	tile_init(g, t0, nt, &tl);
-	__m256 acc[NT][2];
-	float accm[NT][2];
+	TILE32_BEGIN(qk_block_q4_1);
+	float accm[R32][NTX];
 	UNROLL
-	for (int t = 0; t < nt; t++) {
-		acc[t][0] = acc[t][1] = _mm256_setzero_ps();
-		accm[t][0] = accm[t][1] = 0;
+	for (int i = 0; i < nr; i++)
+		UNROLL
+		for (int t = 0; t < nt; t++)
+			accm[i][t] = 0;
+	for (int64_t b = 0; b < g->k / QK_32; b++) {
+		__m256i wq[R32];
+		__m256 dw[R32];
+		float mw[R32];
+		UNROLL
+		for (int i = 0; i < nr; i++) {
+			wq[i] = nibbles32(w[i][b].qs);
+			dw[i] = _mm256_set1_ps(h2f(w[i][b].d));
+			mw[i] = h2f(w[i][b].m);
+		}
+		UNROLL
+		for (int t = 0; t < nt; t++) {
+			__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * b));
+			__m256 dx = _mm256_broadcast_ss(tl.d[t] + b);
+			float sx = tl.s[t][b];
+			UNROLL
+			for (int i = 0; i < nr; i++) {
+				__m256i p = _mm256_setzero_si256();
+				DOT_US8(p, wq[i], x);
+				acc[i][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[i], dx), _mm256_cvtepi32_ps(p), acc[i][t]);
+				accm[i][t] += mw[i] * sx;
+			}
+		}
 	}
-#define Q4_1_BODY(b, c)                                                                         \
-	do {                                                                                    \
-		__m256i wq = nibbles32(w[b].qs);                                                \
-		__m256 dw = _mm256_set1_ps(h2f(w[b].d));                                        \
-		float mw = h2f(w[b].m);                                                         \
-		UNROLL                                                                         \
-		for (int t = 0; t < nt; t++) {                                                  \
-			__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * (b))); \
-			__m256i p = _mm256_setzero_si256();                                     \
-			DOT_US8(p, wq, x);                                                      \
-			__m256 sc = _mm256_mul_ps(dw, _mm256_broadcast_ss(tl.d[t] + (b)));      \
-			acc[t][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc[t][c]);      \
-			accm[t][c] += mw * tl.s[t][b];                                          \
-		}                                                                               \
-	} while (0)
-	BLOCKS32(g->k / QK_32, Q4_1_BODY);
 	UNROLL
-	for (int t = 0; t < nt; t++)
-		OUT(g, t0 + t, r) = hsum8(_mm256_add_ps(acc[t][0], acc[t][1])) + (accm[t][0] + accm[t][1]);
+	for (int i = 0; i < nr; i++)
+		UNROLL
+		for (int t = 0; t < nt; t++)
+			OUT(g, t0 + t, r + i) = hsum8(acc[i][t]) + accm[i][t];
 }
 
 /* Q8_0: s8 x s8 with the sign moved onto x. */
-INLINE void q8_0_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
+INLINE void q8_0_tile(const qk_gemm *g, int64_t r, const int nr, int64_t t0, const int nt)
 {
-	const qk_block_q8_0 *w = (const qk_block_q8_0 *)ROW(g, r);
-	tile tl;
-	tile_init(g, t0, nt, &tl);
-	__m256 acc[NT][2];
-	UNROLL
-	for (int t = 0; t < nt; t++)
-		acc[t][0] = acc[t][1] = _mm256_setzero_ps();
-#define Q8_0_BODY(b, c)                                                                         \
-	do {                                                                                    \
-		__m256i wq = _mm256_loadu_si256((const __m256i *)w[b].qs);                      \
-		__m256i aw = _mm256_sign_epi8(wq, wq);                                          \
-		__m256 dw = _mm256_set1_ps(h2f(w[b].d));                                        \
-		UNROLL                                                                         \
-		for (int t = 0; t < nt; t++) {                                                  \
-			__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * (b))); \
-			__m256i p = _mm256_setzero_si256();                                     \
-			DOT_US8(p, aw, _mm256_sign_epi8(x, wq));                                \
-			__m256 sc = _mm256_mul_ps(dw, _mm256_broadcast_ss(tl.d[t] + (b)));      \
-			acc[t][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), sc, acc[t][c]);      \
-		}                                                                               \
-	} while (0)
-	BLOCKS32(g->k / QK_32, Q8_0_BODY);
-	UNROLL
-	for (int t = 0; t < nt; t++)
-		OUT(g, t0 + t, r) = hsum8(_mm256_add_ps(acc[t][0], acc[t][1]));
-}
-
-/* ------------------------------------------------- x8 packed 32-blocks */
-
-/* Weights in the x8 layout (repack.c) against QK_ACT_Q8X rows.  Per group
- * of 8 blocks and token: four pair dots (lanes 0-3 block 2p, 4-7 block
- * 2p+1), two rounds of hadd leave the 8 exact block sums in order P, one
- * cvt and one FMA with the 8 scale products.  The blocks after the last
- * group go through the per-block bodies above into chain 0 of a second
- * accumulator.  Tiles of NTX tokens (register pressure). */
-INLINE __m256i hadd8(__m256i s0, __m256i s1, __m256i s2, __m256i s3)
-{
-	return _mm256_hadd_epi32(_mm256_hadd_epi32(s0, s1), _mm256_hadd_epi32(s2, s3));
-}
-
-INLINE void q4_1x8_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
-{
-	const uint8_t *row = ROW(g, r);
-	const int64_t ng = g->k / QK_K, nb = g->k / QK_32;
-	const qk_block_q4_1 *w = (const qk_block_q4_1 *)(row + ng * 8 * sizeof(qk_block_q4_1)) - 8 * ng;
-	tile tl;
-	tile_init(g, t0, nt, &tl);
-	__m256 acc[NTX], accm[NTX], acc2[NTX][2];
-	float accm2[NTX][2];
-	const __m256i m4 = _mm256_set1_epi8(15);
-	UNROLL
-	for (int t = 0; t < nt; t++) {
-		acc[t] = accm[t] = acc2[t][0] = acc2[t][1] = _mm256_setzero_ps();
-		accm2[t][0] = accm2[t][1] = 0;
-	}
-	for (int64_t gi = 0; gi < ng; gi++) {
-		const uint8_t *gp = row + gi * 160;
-		__m256i lo[4], hi[4];
+	TILE32_BEGIN(qk_block_q8_0);
+	for (int64_t b = 0; b < g->k / QK_32; b++) {
+		__m256i wq[R32], aw[R32];
+		__m256 dw[R32];
 		UNROLL
-		for (int p = 0; p < 4; p++) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(gp + 32 + 32 * p));
-			lo[p] = _mm256_and_si256(v, m4);
-			hi[p] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+		for (int i = 0; i < nr; i++) {
+			wq[i] = _mm256_loadu_si256((const __m256i *)w[i][b].qs);
+			aw[i] = _mm256_sign_epi8(wq[i], wq[i]);
+			dw[i] = _mm256_set1_ps(h2f(w[i][b].d));
 		}
-		__m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gp));
-		__m256 mw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(gp + 16)));
 		UNROLL
 		for (int t = 0; t < nt; t++) {
-			const int8_t *x = tl.q[t] + QK_K * gi;
-			__m256i sp[4];
+			__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * b));
+			__m256 dx = _mm256_broadcast_ss(tl.d[t] + b);
 			UNROLL
-			for (int p = 0; p < 4; p++) {
-				sp[p] = _mm256_setzero_si256();
-				DOT2_Q4(sp[p], lo[p], _mm256_loadu_si256((const __m256i *)(x + 64 * p)),
-					hi[p], _mm256_loadu_si256((const __m256i *)(x + 64 * p + 32)));
+			for (int i = 0; i < nr; i++) {
+				__m256i p = _mm256_setzero_si256();
+				DOT_US8(p, aw[i], _mm256_sign_epi8(x, wq[i]));
+				acc[i][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[i], dx), _mm256_cvtepi32_ps(p), acc[i][t]);
 			}
-			__m256i h = hadd8(sp[0], sp[1], sp[2], sp[3]);
-			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(h), _mm256_mul_ps(dw, _mm256_loadu_ps(tl.d[t] + 8 * gi)),
-						 acc[t]);
-			accm[t] = _mm256_fmadd_ps(mw, _mm256_loadu_ps(tl.s[t] + 8 * gi), accm[t]);
 		}
 	}
-#define acc acc2
-#define accm accm2
-	for (int64_t b = 8 * ng; b < nb; b++)
-		Q4_1_BODY(b, 0);
-#undef acc
-#undef accm
 	UNROLL
-	for (int t = 0; t < nt; t++)
-		OUT(g, t0 + t, r) = hsum8(_mm256_add_ps(acc[t], acc2[t][0])) + (hsum8(accm[t]) + accm2[t][0]);
-}
-
-INLINE void q4_0x8_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
-{
-	const uint8_t *row = ROW(g, r);
-	const int64_t ng = g->k / QK_K, nb = g->k / QK_32;
-	const qk_block_q4_0 *w = (const qk_block_q4_0 *)(row + ng * 8 * sizeof(qk_block_q4_0)) - 8 * ng;
-	tile tl;
-	tile_init(g, t0, nt, &tl);
-	__m256 acc[NTX], acc2[NTX][2];
-	const __m256i m4 = _mm256_set1_epi8(15);
-	UNROLL
-	for (int t = 0; t < nt; t++)
-		acc[t] = acc2[t][0] = acc2[t][1] = _mm256_setzero_ps();
-	for (int64_t gi = 0; gi < ng; gi++) {
-		const uint8_t *gp = row + gi * 144;
-		__m256i lo[4], hi[4];
+	for (int i = 0; i < nr; i++)
 		UNROLL
-		for (int p = 0; p < 4; p++) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(gp + 16 + 32 * p));
-			lo[p] = _mm256_and_si256(v, m4);
-			hi[p] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-		}
-		__m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gp));
-		UNROLL
-		for (int t = 0; t < nt; t++) {
-			const int8_t *x = tl.q[t] + QK_K * gi;
-			__m256i sp[4];
-			UNROLL
-			for (int p = 0; p < 4; p++) {
-				sp[p] = _mm256_setzero_si256();
-				DOT2_Q4(sp[p], lo[p], _mm256_loadu_si256((const __m256i *)(x + 64 * p)),
-					hi[p], _mm256_loadu_si256((const __m256i *)(x + 64 * p + 32)));
-			}
-			/* sum (q - 8) x = sum q x - 8 sum x */
-			__m256i h = _mm256_sub_epi32(hadd8(sp[0], sp[1], sp[2], sp[3]),
-						     _mm256_slli_epi32(_mm256_loadu_si256((const __m256i *)(tl.i[t] + 8 * gi)), 3));
-			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(h), _mm256_mul_ps(dw, _mm256_loadu_ps(tl.d[t] + 8 * gi)),
-						 acc[t]);
-		}
-	}
-#define acc acc2
-	for (int64_t b = 8 * ng; b < nb; b++)
-		Q4_0_BODY(b, 0);
-#undef acc
-	UNROLL
-	for (int t = 0; t < nt; t++)
-		OUT(g, t0 + t, r) = hsum8(_mm256_add_ps(acc[t], acc2[t][0]));
-}
-
-INLINE void q8_0x8_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
-{
-	const uint8_t *row = ROW(g, r);
-	const int64_t ng = g->k / QK_K, nb = g->k / QK_32;
-	const qk_block_q8_0 *w = (const qk_block_q8_0 *)(row + ng * 8 * sizeof(qk_block_q8_0)) - 8 * ng;
-	tile tl;
-	tile_init(g, t0, nt, &tl);
-	__m256 acc[NTX], acc2[NTX][2];
-	UNROLL
-	for (int t = 0; t < nt; t++)
-		acc[t] = acc2[t][0] = acc2[t][1] = _mm256_setzero_ps();
-	for (int64_t gi = 0; gi < ng; gi++) {
-		const uint8_t *gp = row + gi * 272;
-		__m256i wa[4], wb[4], aa[4], ab[4];
-		UNROLL
-		for (int p = 0; p < 4; p++) {
-			wa[p] = _mm256_loadu_si256((const __m256i *)(gp + 16 + 64 * p));
-			wb[p] = _mm256_loadu_si256((const __m256i *)(gp + 48 + 64 * p));
-			aa[p] = _mm256_sign_epi8(wa[p], wa[p]);
-			ab[p] = _mm256_sign_epi8(wb[p], wb[p]);
-		}
-		__m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)gp));
-		UNROLL
-		for (int t = 0; t < nt; t++) {
-			const int8_t *x = tl.q[t] + QK_K * gi;
-			__m256i sp[4];
-			UNROLL
-			for (int p = 0; p < 4; p++) {
-				sp[p] = _mm256_setzero_si256();
-				DOT_US8(sp[p], aa[p], _mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(x + 64 * p)), wa[p]));
-				DOT_US8(sp[p], ab[p],
-					_mm256_sign_epi8(_mm256_loadu_si256((const __m256i *)(x + 64 * p + 32)), wb[p]));
-			}
-			__m256i h = hadd8(sp[0], sp[1], sp[2], sp[3]);
-			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(h), _mm256_mul_ps(dw, _mm256_loadu_ps(tl.d[t] + 8 * gi)),
-						 acc[t]);
-		}
-	}
-#define acc acc2
-	for (int64_t b = 8 * ng; b < nb; b++)
-		Q8_0_BODY(b, 0);
-#undef acc
-	UNROLL
-	for (int t = 0; t < nt; t++)
-		OUT(g, t0 + t, r) = hsum8(_mm256_add_ps(acc[t], acc2[t][0]));
+		for (int t = 0; t < nt; t++)
+			OUT(g, t0 + t, r + i) = hsum8(acc[i][t]);
 }
 
 /* ---------------------------------------------------------- K-quants */
@@ -378,6 +247,12 @@ INLINE void k_scales(const uint8_t *p, uint8_t sc[16])
 	o[2] = b & 0x3f3f3f3f;
 	o[3] = ((c >> 4) & 0x0f0f0f0f) | ((b >> 2) & 0x30303030);
 	memcpy(sc, o, 16);
+}
+
+INLINE int32_t hsum4i(__m128i v)
+{
+	v = _mm_add_epi32(v, _mm_unpackhi_epi64(v, v));
+	return _mm_cvtsi128_si32(_mm_add_epi32(v, _mm_shuffle_epi32(v, 1)));
 }
 
 /* Shuffle masks: int16 element j of a 128-bit lane, in every position. */
@@ -418,10 +293,12 @@ INLINE void qk45_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt, con
 	tile_init(g, t0, nt, &tl);
 	__m256 acc[NT];
 	__m128 accm[NT];
+	float summs[NT];
 	UNROLL
 	for (int t = 0; t < nt; t++) {
 		acc[t] = _mm256_setzero_ps();
 		accm[t] = _mm_setzero_ps();
+		summs[t] = 0;
 	}
 	const __m256i m4 = _mm256_set1_epi8(15);
 	const size_t bb = five ? sizeof(qk_block_q5_k) : sizeof(qk_block_q4_k);
@@ -472,13 +349,22 @@ INLINE void qk45_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt, con
 			__m256 dx = _mm256_broadcast_ss(tl.d[t] + b);
 			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(is0[t], is1[t])),
 						 _mm256_mul_ps(d, dx), acc[t]);
-			accm[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(pm), _mm_mul_ps(dmin, _mm256_castps256_ps128(dx)),
-					       accm[t]);
+			if (five) {
+				/* ggml's q5_K: the exact integer sum of the min
+				 * products, times -(d_x * dmin_w), into a scalar
+				 * chain (fused: its C is built with GCC's default
+				 * -ffp-contract=fast; not yet told apart by a test) */
+				float nd = -(tl.d[t][b] * h2f(mh));
+				summs[t] = fmaf(nd, (float)hsum4i(pm), summs[t]);
+			} else {
+				accm[t] = _mm_fmadd_ps(_mm_cvtepi32_ps(pm), _mm_mul_ps(dmin, _mm256_castps256_ps128(dx)),
+						       accm[t]);
+			}
 		}
 	}
 	UNROLL
 	for (int t = 0; t < nt; t++)
-		OUT(g, t0 + t, r) = hsum8(acc[t]) - hsum4(accm[t]);
+		OUT(g, t0 + t, r) = five ? hsum8(acc[t]) + summs[t] : hsum8(acc[t]) - hsum4(accm[t]);
 }
 
 /* Q6_K: unsigned 6-bit q (0..63) times x, scaled per 16; the -32 offset
@@ -694,27 +580,39 @@ static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)              
 	}                                                                                       \
 }
 
-#define GEMMX(NAME, TILE)                                                                       \
+/* The 32-block kernels: tiles of NR rows by NTX tokens; the tile shape
+ * changes only which chains run side by side, never a chain's order. */
+#define TILES32(g, r, nr, TILE)                                                                 \
+	do {                                                                                    \
+		int64_t t = 0;                                                                  \
+		for (; t + NTX <= (g)->x.n; t += NTX)                                           \
+			TILE(g, r, nr, t, NTX);                                                 \
+		for (; t < (g)->x.n; t++)                                                       \
+			TILE(g, r, nr, t, 1);                                                   \
+	} while (0)
+
+#define GEMM32(NAME, TILE, NR)                                                                  \
 static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)                             \
 {                                                                                               \
-	for (int64_t r = r0; r < r1; r++) {                                                     \
-		int64_t t = 0;                                                                  \
-		for (; t + NTX <= g->x.n; t += NTX)                                             \
-			TILE(g, r, t, NTX);                                                     \
-		for (; t < g->x.n; t++)                                                         \
-			TILE(g, r, t, 1);                                                       \
-	}                                                                                       \
+	int64_t r = r0;                                                                         \
+	if (g->x.n > 1)                                                                         \
+		for (; r + (NR) <= r1; r += (NR))                                               \
+			TILES32(g, r, NR, TILE);                                                \
+	for (; r < r1; r++)                                                                     \
+		TILES32(g, r, 1, TILE);                                                         \
 }
 
 #define Q4K_TILE(g, r, t, nt) qk45_tile(g, r, t, nt, 0)
 #define Q5K_TILE(g, r, t, nt) qk45_tile(g, r, t, nt, 1)
 
-GEMMX(gemm_q4_1x8, q4_1x8_tile)
-GEMMX(gemm_q4_0x8, q4_0x8_tile)
-GEMMX(gemm_q8_0x8, q8_0x8_tile)
-GEMM(gemm_q4_0, q4_0_tile)
-GEMM(gemm_q4_1, q4_1_tile)
-GEMM(gemm_q8_0, q8_0_tile)
+/* One token (decode) goes one row at a time: several rows side by side
+ * are more chains but more weight streams, and measured slower (SmolLM2
+ * Q4_1 generation 123 tok/s with 1 row, 111 with 2, 87 with 4, on this
+ * Zen 4); Q8_0 always one row (2.5x slower on its 49152 x 576 output
+ * matrix with 2 or 4). */
+GEMM32(gemm_q4_0, q4_0_tile, R32)
+GEMM32(gemm_q4_1, q4_1_tile, R32)
+GEMM32(gemm_q8_0, q8_0_tile, 1)
 GEMM(gemm_q4_k, Q4K_TILE)
 GEMM(gemm_q5_k, Q5K_TILE)
 GEMM(gemm_q6_k, q6_k_tile)
@@ -733,10 +631,6 @@ static void QK_SFX(fill_gemm)(qk_isa *t)
 	t->gemm[QK_F32] = QK_SFX(gemm_f32);
 	t->gemm[QK_F16] = QK_SFX(gemm_f16);
 	t->gemm[QK_BF16] = QK_SFX(gemm_bf16);
-	t->gemm_x8[QK_Q4_1] = QK_SFX(gemm_q4_1x8);
-	t->gemm_x8[QK_Q4_0] = QK_SFX(gemm_q4_0x8);
-	t->gemm_x8[QK_Q8_0] = QK_SFX(gemm_q8_0x8);
-	t->x8[QK_Q4_1] = t->x8[QK_Q4_0] = t->x8[QK_Q8_0] = 1;
 	t->quant[QK_ACT_Q8] = QK_SFX(quant_q8);
 	t->quant[QK_ACT_Q8X] = QK_SFX(quant_q8x);
 }

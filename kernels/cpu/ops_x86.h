@@ -11,7 +11,10 @@
  *   squares and of exponentials are accumulated in double like the
  *   reference, only in a different order.
  * - exp is a polynomial (vexp below, about 2 ulp), so silu and softmax
- *   differ from the libm reference by a few ulp (t4003 bounds this).
+ *   differ from the libm reference by a few ulp (t4003 bounds this).  The
+ *   AVX-512 build uses llama.cpp's own exp (gexp) for silu and for the
+ *   attention over an F16 cache, whose summation order it also follows
+ *   (attn_head_f16), so those match llama.cpp bit for bit.
  * - Tails shorter than a vector go through the same vector code on a
  *   zero-padded copy, so there is one code path per op.
  * Requires: QK_SFX(name); VF, VW; VF_ZERO, VF_SET1, VF_LD, VF_ST, VF_ADD,
@@ -52,6 +55,37 @@ OINLINE VF vexp(VF x)
 	return VF_MUL(VF_MUL(p, VF_POW2I(h)), VF_POW2I(VF_SUB(n, h)));
 }
 
+#if VW == 16
+/* e^x in llama.cpp's order (ggml's AVX-512 ggml_v_expf; the constants and
+ * the operation sequence must be its own for bit-identical silu and
+ * softmax, the code is ours): n = round(x / ln2) by the 1.5 * 2^23 shift,
+ * b = x - n ln2 (ln2 in two parts), e^b by a degree-5 minimax polynomial
+ * evaluated as (c5 b + c4) u + (c3 b + c2)) u + (c1 b + 1) with u = b^2,
+ * scaled by 2^n with vscalefps; |n| > 192 gives +inf or 0. */
+OINLINE __m512 gexp(__m512 x)
+{
+	const __m512 shift = _mm512_set1_ps(0x1.8p23f);
+	const __m512 n = _mm512_sub_ps(_mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), shift), shift);
+	const __m512 hi = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x);
+	const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f), hi);
+	const __m512 u = _mm512_mul_ps(b, b);
+	const __m512 p54 = _mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f));
+	const __m512 p32 = _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f));
+	const __m512 p10 = _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f));
+	const __m512 poly = _mm512_fmadd_ps(_mm512_fmadd_ps(p54, u, p32), u, p10);
+	const __m512 res = _mm512_scalef_ps(poly, n);
+	const __mmask16 big = _mm512_cmp_ps_mask(_mm512_abs_ps(n), _mm512_set1_ps(192), _CMP_GT_OQ);
+	if (!big)
+		return res;
+	const __mmask16 neg = _mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ);
+	const __m512 edge = _mm512_mask_blend_ps(neg, _mm512_set1_ps(INFINITY), _mm512_setzero_ps());
+	return _mm512_mask_blend_ps(big, res, edge);
+}
+#define SILU_EXP gexp
+#else
+#define SILU_EXP vexp
+#endif
+
 /* Scratch for the zero-padded tail of a row. */
 #define TAIL_BUF float tail_[4][VW] __attribute__((aligned(64)))
 
@@ -79,10 +113,15 @@ static void QK_SFX(silu_mul)(float *y, const float *g, const float *u, int64_t d
 			gp = tail_[0], up = tail_[1], yp = tail_[2];
 		}
 		VF gv = VF_LD(gp);
-		VF s = VF_DIV(gv, VF_ADD(one, vexp(VF_SUB(VF_ZERO, gv))));
+		VF s = VF_DIV(gv, VF_ADD(one, SILU_EXP(VF_SUB(VF_ZERO, gv))));
 		VF_ST(yp, VF_MUL(s, VF_LD(up)));
 		if (n < VW)
 			memcpy(y + i, tail_[2], (size_t)n * 4);
+#if VW == 16
+		/* ggml's tail: x / (1 + expf(-x)) * g with libm expf */
+		for (int64_t k = 0; n < VW && k < n; k++)
+			y[i + k] = tail_[0][k] / (1.0f + expf(-tail_[0][k])) * tail_[1][k];
+#endif
 	}
 }
 
@@ -201,12 +240,108 @@ static int64_t QK_SFX(argmax)(const float *x, int64_t d)
 	return 0;
 }
 
+#if VW == 16
+/* Attention over an F16 cache in llama.cpp's order (its non-flash path,
+ * AVX-512 build; flash_attn=False made the goldens): q (already rounded
+ * to half) . k_j as ggml_vec_dot_f16 for a one-token op (four 16-lane
+ * chains over 64-element steps, folded 0+2, 1+3, 0+1, reduced, the
+ * elements after the last 64 added in double) or as tinyBLAS for a batch
+ * (one chain over 16-element steps, reduced); times scale; e = ggml's exp
+ * of s - max per 16 scores, each 16 reduced and summed in double (the
+ * positions after n count as masked: e = 0); p = e * (float)(1 / sum)
+ * rounded to half; out[d] = sum_j p_j v_j[d] with the V side transposed
+ * as ggml does: lane j % S of a 16 (batch) or 64 (one token) slot
+ * accumulator chain per d, positions in order, then the slots folded and
+ * reduced in the same tree as the q.k dots.  The tree of
+ * _mm512_reduce_add_ps is ((l, l+8), then +4, then 0+2 / 1+3, then 0+1).
+ * scores: n rounded up to 64 plus 64 * hd floats. */
+static void QK_SFX(attn_head_f16)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
+				  const int64_t *rows, int64_t n, int hd, int batched, float scale, float *scores)
+{
+	const int64_t np = (n + 63) & ~(int64_t)63;
+	float *acc = scores + np;
+	float max = -INFINITY;
+	for (int64_t j = 0; j < n; j++) {
+		const uint8_t *kr = k + (size_t)rows[j] * stride;
+		float s;
+		if (batched && hd % 16 == 0) {
+			__m512 a = _mm512_setzero_ps();
+			for (int d = 0; d < hd; d += 16)
+				a = _mm512_fmadd_ps(VF_LD_H(kr + 2 * d), _mm512_loadu_ps(q + d), a);
+			s = _mm512_reduce_add_ps(a);
+		} else {
+			int dp = hd & ~63;
+			double sum = 0;
+			if (dp) {
+				__m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+					       _mm512_setzero_ps()};
+				for (int d = 0; d < dp; d += 64)
+					for (int c = 0; c < 4; c++)
+						a[c] = _mm512_fmadd_ps(VF_LD_H(kr + 2 * (d + 16 * c)),
+								       _mm512_loadu_ps(q + d + 16 * c), a[c]);
+				a[0] = _mm512_add_ps(a[0], a[2]);
+				a[1] = _mm512_add_ps(a[1], a[3]);
+				sum = _mm512_reduce_add_ps(_mm512_add_ps(a[0], a[1]));
+			}
+			for (int d = dp; d < hd; d++)
+				sum += (double)(qk_fp16_to_fp32((uint16_t)(kr[2 * d] | kr[2 * d + 1] << 8)) * q[d]);
+			s = (float)sum;
+		}
+		scores[j] = s * scale;
+		max = scores[j] > max ? scores[j] : max;
+	}
+	for (int64_t j = n; j < np; j++)
+		scores[j] = -INFINITY;
+	double sum = 0;
+	for (int64_t j = 0; j < np; j += 16) {
+		__m512 e = gexp(_mm512_sub_ps(_mm512_loadu_ps(scores + j), _mm512_set1_ps(max)));
+		_mm512_storeu_ps(scores + j, e);
+		sum += (double)_mm512_reduce_add_ps(e);
+	}
+	const __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
+	for (int64_t j = 0; j < np; j += 16) {
+		__m512 pj = _mm512_mul_ps(_mm512_loadu_ps(scores + j), inv);
+		_mm512_storeu_ps(scores + j, _mm512_cvtph_ps(_mm512_cvtps_ph(pj, _MM_FROUND_TO_NEAREST_INT)));
+	}
+	const int S = batched ? 16 : 64;
+	memset(acc, 0, (size_t)S * (size_t)hd * sizeof(float));
+	for (int64_t j = 0; j < n; j++) {
+		const uint8_t *vr = v + (size_t)rows[j] * stride;
+		float *a = acc + (size_t)(j % S) * (size_t)hd;
+		__m512 pj = _mm512_set1_ps(scores[j]);
+		for (int d = 0; d < hd; d += 16)
+			_mm512_storeu_ps(a + d, _mm512_fmadd_ps(VF_LD_H(vr + 2 * d), pj, _mm512_loadu_ps(a + d)));
+	}
+#define A_(l) _mm512_loadu_ps(acc + (size_t)(l) * (size_t)hd + d)
+	for (int d = 0; d < hd; d += 16) {
+		__m512 b[16];
+		for (int l = 0; l < 16; l++)
+			b[l] = S == 64 ? _mm512_add_ps(_mm512_add_ps(A_(l), A_(l + 32)), _mm512_add_ps(A_(l + 16), A_(l + 48)))
+				       : A_(l);
+		for (int l = 0; l < 8; l++)
+			b[l] = _mm512_add_ps(b[l], b[l + 8]);
+		for (int l = 0; l < 4; l++)
+			b[l] = _mm512_add_ps(b[l], b[l + 4]);
+		b[0] = _mm512_add_ps(b[0], b[2]);
+		b[1] = _mm512_add_ps(b[1], b[3]);
+		_mm512_storeu_ps(out + d, _mm512_add_ps(b[0], b[1]));
+	}
+#undef A_
+}
+#endif
+
 /* Attention for one query head (see cpu.h): q.k with two FMA chains per
  * row, exp over all scores, then out += p_j * v_j row by row.  Heads whose
  * size is not a multiple of 2 * VW take the reference. */
 static void QK_SFX(attn_head)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
 			      const int64_t *rows, int64_t n, int hd, int f16, float scale, float *scores)
 {
+#if VW == 16
+	if (f16 && hd % 16 == 0) {
+		QK_SFX(attn_head_f16)(out, q, k, v, stride, rows, n, hd, f16 == 2, scale, scores);
+		return;
+	}
+#endif
 	if (hd % (2 * VW)) {
 		qk_attn_head_ref(out, q, k, v, stride, rows, n, hd, f16, scale, scores);
 		return;

@@ -316,7 +316,7 @@ static int get(const char *path, const char *kind, const char *key)
 	uint64_t u;
 	int64_t i;
 	double f;
-	int t, rc;
+	int t, rc = -1;
 	q_str s;
 
 	q_error("%s", "");

@@ -908,14 +908,19 @@ static void attn_case(qk_backend *be[NISA], qk_type ct, int n_head, int n_kv, in
 			for (int j = 0; j < m; j++)
 				sum += exp(s[j] - mx);
 			for (int e = 0; e < hd; e++) {
-				double o = 0, mag = 0;
+				double o = 0, mag = 0, vmax = 0;
 				for (int j = 0; j < m; j++) {
 					double pj = exp(s[j] - mx) / sum, v = RND(vv[(base[tseq[t]] + j) * wkv + kvh * hd + e]);
 					o += pj * v;
 					mag += pj * fabs(v);
+					vmax = fmax(vmax, fabs(v));
 				}
 				want[t * w + h * hd + e] = o;
-				bound[t * w + h * hd + e] = mag * (4 * es + (m + 8) * 0x1p-23) + 1e-30;
+				/* F16 cache: ggml (and the AVX-512 kernel, which follows
+				 * it) rounds each p_j to half before the V product:
+				 * relative 2^-11, absolute 2^-25 below the normal range */
+				bound[t * w + h * hd + e] = mag * (4 * es + (m + 8) * 0x1p-23) +
+							    (f16 ? mag * 0x1p-11 + m * 0x1p-25 * vmax : 0) + 1e-30;
 			}
 			free(s);
 		}
