@@ -433,8 +433,13 @@ static int cpu_attention(void *ctx, qk_tensor *out, const qk_tensor *q, const qk
 		maxn = ps[i] + 1 > maxn ? ps[i] + 1 : maxn;
 	}
 	int nth = qk_pool_size(c->pool);
-	/* rows, rounded q, scores padded to 64 and 64 * head_dim slots */
-	size_t per = up64(64 + (size_t)maxn * 8 + (size_t)p->head_dim * 4 + ((size_t)maxn + 64) * 4 +
+	/* rows, rounded q, scores padded to 64 and 64 * head_dim slots; sized
+	 * for the longest sequence the block table can hold, so that the
+	 * buffer is allocated once, not again each time a context grows */
+	size_t cap = (size_t)block_table->cols * (size_t)p->block_size;
+	if (cap < (size_t)maxn)
+		cap = (size_t)maxn;
+	size_t per = up64(64 + cap * 8 + (size_t)p->head_dim * 4 + (cap + 64) * 4 +
 			  (size_t)64 * p->head_dim * 4);
 	if (scratch2(c, per * (size_t)nth) < 0)
 		return -1;
