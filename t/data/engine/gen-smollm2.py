@@ -39,6 +39,7 @@ import numpy as np
 import gguf
 import llama_cpp
 
+sys.dont_write_bytecode = True  # no __pycache__ in the tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import llamacpp_oracle as oracle  # noqa: E402
 
