@@ -162,4 +162,18 @@ void qk_pool_run(qk_pool *p, qk_pool_fn fn, void *arg, int64_t items, int64_t ch
 int qk_pool_size(const qk_pool *p);
 void qk_pool_free(qk_pool *p);
 
+/* Scale and min of sub-block j (0..7) from the 12 packed bytes: 6 bits each,
+ * j < 4 in the low bits of bytes j and j+4, j >= 4 split between the low or
+ * high nibble of byte j+4 and the top 2 bits of bytes j-4 and j. */
+static inline void k_scale_min(const uint8_t *q, int j, int *sc, int *m)
+{
+	if (j < 4) {
+		*sc = q[j] & 63;
+		*m = q[j + 4] & 63;
+	} else {
+		*sc = (q[j + 4] & 15) | ((q[j - 4] >> 6) << 4);
+		*m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
+	}
+}
+
 #endif

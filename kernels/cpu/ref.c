@@ -155,14 +155,7 @@ static void gemm_q4_k_ref(const qk_gemm *g, int64_t r0, int64_t r1)
 				const int8_t *q8 = xq + QK_K * b;
 				for (int j = 0; j < 8; j++) {
 					int sc, m, si = 0;
-					const uint8_t *sp = w[b].scales;
-					if (j < 4) {
-						sc = sp[j] & 63;
-						m = sp[j + 4] & 63;
-					} else {
-						sc = (sp[j + 4] & 15) | ((sp[j - 4] >> 6) << 4);
-						m = (sp[j + 4] >> 4) | ((sp[j] >> 6) << 4);
-					}
+					k_scale_min(w[b].scales, j, &sc, &m);
 					const uint8_t *q = w[b].qs + 32 * (j / 2);
 					for (int l = 0; l < 32; l++)
 						si += (j & 1 ? q[l] >> 4 : q[l] & 15) * q8[32 * j + l];
@@ -192,14 +185,7 @@ static void gemm_q5_k_ref(const qk_gemm *g, int64_t r0, int64_t r1)
 				const int8_t *q8 = xq + QK_K * b;
 				for (int j = 0; j < 8; j++) {
 					int sc, m, si = 0;
-					const uint8_t *sp = w[b].scales;
-					if (j < 4) {
-						sc = sp[j] & 63;
-						m = sp[j + 4] & 63;
-					} else {
-						sc = (sp[j + 4] & 15) | ((sp[j - 4] >> 6) << 4);
-						m = (sp[j + 4] >> 4) | ((sp[j] >> 6) << 4);
-					}
+					k_scale_min(w[b].scales, j, &sc, &m);
 					const uint8_t *q = w[b].qs + 32 * (j / 2);
 					for (int l = 0; l < 32; l++) {
 						int v = (j & 1 ? q[l] >> 4 : q[l] & 15) | ((w[b].qh[l] >> j) & 1) << 4;
