@@ -59,7 +59,7 @@ LINK = lib/libq.a $(if $(QK_SRC),kernels/libqk.a)
 bin/%: bin/%.c bin/cli.h $(LINK)
 	$(CC) $(CFLAGS) $< -o $@ $(LINK) $(LDFLAGS_ALL) $(LIBS)
 
-t/unit/%: t/unit/%.c $(LINK)
+t/unit/%: t/unit/%.c $(wildcard t/unit/*.h) $(LINK)
 	$(CC) $(CFLAGS) $< -o $@ $(LINK) $(LDFLAGS_ALL) $(LIBS)
 
 # Each t/fuzz/NAME.c defines LLVMFuzzerTestOneInput.  NAME-replay runs it

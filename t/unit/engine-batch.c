@@ -31,6 +31,8 @@
 #include "qk.h"
 #include "tok.h"
 
+#include "engine-open.h"
+
 #define MAX_PROMPTS 16
 
 typedef struct out {
@@ -50,12 +52,6 @@ static void on_done(void *ud, const q_result *r)
 	o->reason = r->reason;
 }
 
-static void die(const char *what)
-{
-	fprintf(stderr, "engine-batch: %s: %s\n", what, q_errmsg());
-	exit(2);
-}
-
 static void add(q_engine *e, const q_ids *prompt, int i, int n, out *o)
 {
 	q_req r = {.prompt = prompt->v, .n_prompt = (int)prompt->n, .n_predict = n, .on_token = on_token,
@@ -73,20 +69,18 @@ static void add(q_engine *e, const q_ids *prompt, int i, int n, out *o)
 
 int main(int argc, char **argv)
 {
+	prog = "engine-batch";
 	if (argc < 5) {
 		fprintf(stderr, "usage: engine-batch MODEL PROMPTS N BUDGET [KV_BLOCKS]\n");
 		return 2;
 	}
 	int n = atoi(argv[3]), budget = atoi(argv[4]);
 	long kv_blocks = argc > 5 ? atol(argv[5]) : 0;
-	q_gguf *g = q_gguf_open(argv[1]);
-	if (!g)
-		die(argv[1]);
-	q_tok *tok = q_tok_from_gguf(g);
-	qk_backend *be = qk_cpu_new(0, NULL);
-	q_model *m = tok && be ? q_model_new(g, be) : NULL;
-	if (!m)
-		die("model");
+	q_gguf *g;
+	q_tok *tok;
+	qk_backend *be;
+	q_model *m;
+	open_model(argv[1], &g, &tok, &be, &m);
 	q_buf text = Q_BUF_INIT;
 	if (q_buf_read_file(&text, argv[2]) < 0)
 		die(argv[2]);
@@ -163,9 +157,6 @@ int main(int argc, char **argv)
 	}
 	q_engine_free(e);
 	q_buf_free(&text);
-	q_model_free(m);
-	qk_backend_free(be);
-	q_tok_free(tok);
-	q_gguf_free(g);
+	close_model(g, tok, be, m);
 	return bad;
 }

@@ -30,6 +30,8 @@
 #include "qk.h"
 #include "tok.h"
 
+#include "engine-open.h"
+
 #define MAX_PROMPTS 64
 
 typedef struct golden {
@@ -38,26 +40,6 @@ typedef struct golden {
 	double *gap;
 } golden;
 
-static void die(const char *what)
-{
-	fprintf(stderr, "engine-greedy: %s: %s\n", what, q_errmsg());
-	exit(2);
-}
-
-/* Parse whitespace-separated numbers of s[0..len) as ids. */
-static void parse_ids(const char *s, size_t len, q_ids *out)
-{
-	char *tmp = strndup(s, len), *p = tmp, *e;
-	for (;; p = e) {
-		long v = strtol(p, &e, 10);
-		if (e == p)
-			break;
-		if (q_ids_push(out, (int32_t)v) < 0)
-			die("ids");
-	}
-	free(tmp);
-}
-
 static int on_token(void *ud, int32_t id)
 {
 	return q_ids_push(&((golden *)ud)->ours, id) < 0;
@@ -65,19 +47,17 @@ static int on_token(void *ud, int32_t id)
 
 int main(int argc, char **argv)
 {
+	prog = "engine-greedy";
 	if (argc < 3) {
 		fprintf(stderr, "usage: engine-greedy MODEL GREEDY [GAP]\n");
 		return 2;
 	}
 	double min_gap = argc > 3 ? atof(argv[3]) : 0.02;
-	q_gguf *g = q_gguf_open(argv[1]);
-	if (!g)
-		die(argv[1]);
-	q_tok *tok = q_tok_from_gguf(g);
-	qk_backend *be = qk_cpu_new(0, NULL);
-	q_model *m = tok && be ? q_model_new(g, be) : NULL;
-	if (!m)
-		die("model");
+	q_gguf *g;
+	q_tok *tok;
+	qk_backend *be;
+	q_model *m;
+	open_model(argv[1], &g, &tok, &be, &m);
 	q_buf text = Q_BUF_INIT;
 	if (q_buf_read_file(&text, argv[2]) < 0)
 		die(argv[2]);
@@ -97,8 +77,9 @@ int main(int argc, char **argv)
 		}
 		golden *x = &gd[np];
 		x->n = atoi(f[0]);
-		parse_ids(f[1], (size_t)(f[2] - f[1]), &x->prompt);
-		parse_ids(f[2], (size_t)(f[3] - f[2]), &x->gen);
+		if (q_tok_parse_ids(tok, f[1], (size_t)(f[2] - f[1]), &x->prompt) < 0 ||
+		    q_tok_parse_ids(tok, f[2], (size_t)(f[3] - f[2]), &x->gen) < 0)
+			die(argv[2]);
 		size_t glen = nl ? (size_t)(nl - f[3]) : strlen(f[3]);
 		x->gap = calloc(x->gen.n + 1, sizeof *x->gap);
 		char *gs = strndup(f[3], glen), *p = gs, *e;
@@ -158,9 +139,6 @@ int main(int argc, char **argv)
 	}
 	q_engine_free(e);
 	q_buf_free(&text);
-	q_model_free(m);
-	qk_backend_free(be);
-	q_tok_free(tok);
-	q_gguf_free(g);
+	close_model(g, tok, be, m);
 	return bad;
 }

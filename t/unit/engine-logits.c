@@ -31,18 +31,14 @@
 #include "qk.h"
 #include "tok.h"
 
+#include "engine-open.h"
+
 static struct {
 	const float *golden;
 	int n_vocab, n_pos, n_agree;
 	double maxrel, gap;
 	int maxpos;
 } st;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "engine-logits: %s: %s\n", what, q_errmsg());
-	exit(2);
-}
 
 /* Compare row pos against the golden row. */
 static int on_logits(void *ud, int pos, const float *l, int n_vocab)
@@ -77,18 +73,16 @@ static int on_logits(void *ud, int pos, const float *l, int n_vocab)
 
 int main(int argc, char **argv)
 {
+	prog = "engine-logits";
 	if (argc < 4) {
 		fprintf(stderr, "usage: engine-logits MODEL TOKENS GOLDEN [f16|f32] [CHUNK]\n");
 		return 2;
 	}
-	q_gguf *g = q_gguf_open(argv[1]);
-	if (!g)
-		die(argv[1]);
-	q_tok *tok = q_tok_from_gguf(g);
-	qk_backend *be = qk_cpu_new(0, NULL);
-	q_model *m = tok && be ? q_model_new(g, be) : NULL;
-	if (!m)
-		die("model");
+	q_gguf *g;
+	q_tok *tok;
+	qk_backend *be;
+	q_model *m;
+	open_model(argv[1], &g, &tok, &be, &m);
 	q_buf text = Q_BUF_INIT, gold = Q_BUF_INIT;
 	if (q_buf_read_file(&text, argv[2]) < 0 || q_buf_read_file(&gold, argv[3]) < 0)
 		die("read");
@@ -127,9 +121,6 @@ int main(int argc, char **argv)
 	q_ids_free(&ids);
 	q_buf_free(&text);
 	q_buf_free(&gold);
-	q_model_free(m);
-	qk_backend_free(be);
-	q_tok_free(tok);
-	q_gguf_free(g);
+	close_model(g, tok, be, m);
 	return 0;
 }

@@ -31,6 +31,8 @@
 #include "qk.h"
 #include "tok.h"
 
+#include "engine-open.h"
+
 #define TOPK 8
 
 typedef struct row {
@@ -52,12 +54,6 @@ static struct {
 	long positions, top1;
 	double maxdiff_topk, maxdiff_full;
 } st;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "engine-tf: %s: %s\n", what, q_errmsg());
-	exit(2);
-}
 
 static void bad(const char *file, long line)
 {
@@ -168,18 +164,16 @@ static void load(const char *dir)
 
 int main(int argc, char **argv)
 {
+	prog = "engine-tf";
 	if (argc < 3) {
 		fprintf(stderr, "usage: engine-tf MODEL DIR\n");
 		return 2;
 	}
-	q_gguf *g = q_gguf_open(argv[1]);
-	if (!g)
-		die(argv[1]);
-	q_tok *tok = q_tok_from_gguf(g);
-	qk_backend *be = qk_cpu_new(0, NULL);
-	q_model *m = tok && be ? q_model_new(g, be) : NULL;
-	if (!m)
-		die("model");
+	q_gguf *g;
+	q_tok *tok;
+	qk_backend *be;
+	q_model *m;
+	open_model(argv[1], &g, &tok, &be, &m);
 	st.n_vocab = q_model_hparams(m)->n_vocab;
 	load(argv[2]);
 	long min_pos = argc > 3 ? atol(argv[3]) : 0, covered = 0;
@@ -215,9 +209,6 @@ int main(int argc, char **argv)
 	free(st.s);
 	free(st.full);
 	q_engine_free(e);
-	q_model_free(m);
-	qk_backend_free(be);
-	q_tok_free(tok);
-	q_gguf_free(g);
+	close_model(g, tok, be, m);
 	return 0;
 }

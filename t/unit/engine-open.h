@@ -1,0 +1,48 @@
+/*
+ * engine-open.h - what the engine test drivers (t/unit/engine-*.c) share:
+ * one error exit (status 2: the driver itself failed, not the comparison)
+ * and opening a GGUF model with its tokenizer on the CPU backend.
+ * Each driver sets `prog` to its name before anything can fail.
+ */
+#ifndef Q_ENGINE_OPEN_H
+#define Q_ENGINE_OPEN_H
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "err.h"
+#include "gguf.h"
+#include "model.h"
+#include "qk.h"
+#include "tok.h"
+
+static const char *prog = "engine-test";
+
+__attribute__((noreturn)) static void die(const char *what)
+{
+	fprintf(stderr, "%s: %s: %s\n", prog, what, q_errmsg());
+	exit(2);
+}
+
+/* Open path as a model on a CPU backend with all cores; exit 2 on failure. */
+static void open_model(const char *path, q_gguf **g, q_tok **tok, qk_backend **be, q_model **m)
+{
+	*g = q_gguf_open(path);
+	if (!*g)
+		die(path);
+	*tok = q_tok_from_gguf(*g);
+	*be = qk_cpu_new(0, NULL);
+	*m = *tok && *be ? q_model_new(*g, *be) : NULL;
+	if (!*m)
+		die("model");
+}
+
+static void close_model(q_gguf *g, q_tok *tok, qk_backend *be, q_model *m)
+{
+	q_model_free(m);
+	qk_backend_free(be);
+	q_tok_free(tok);
+	q_gguf_free(g);
+}
+
+#endif
