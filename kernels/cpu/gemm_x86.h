@@ -127,37 +127,45 @@ INLINE void tile_init(const qk_gemm *g, int64_t t0, int nt, tile *tl)
 		for (int t = 0; t < nt; t++)                                                    \
 			acc[i][t] = _mm256_setzero_ps()
 
-/* Q4_0: (nibble - 8) as s8 with the sign moved onto x (u8 |w| x s8). */
-INLINE void q4_0_tile(const qk_gemm *g, int64_t r, const int nr, int64_t t0, const int nt)
-{
-	TILE32_BEGIN(qk_block_q4_0);
-	for (int64_t b = 0; b < g->k / QK_32; b++) {
-		__m256i wq[R32], aw[R32];
-		__m256 dw[R32];
-		UNROLL
-		for (int i = 0; i < nr; i++) {
-			wq[i] = _mm256_sub_epi8(nibbles32(w[i][b].qs), _mm256_set1_epi8(8));
-			aw[i] = _mm256_sign_epi8(wq[i], wq[i]);
-			dw[i] = _mm256_set1_ps(h2f(w[i][b].d));
-		}
-		UNROLL
-		for (int t = 0; t < nt; t++) {
-			__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * b));
-			__m256 dx = _mm256_broadcast_ss(tl.d[t] + b);
-			UNROLL
-			for (int i = 0; i < nr; i++) {
-				__m256i p = _mm256_setzero_si256();
-				DOT_US8(p, aw[i], _mm256_sign_epi8(x, wq[i]));
-				acc[i][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[i], dx), _mm256_cvtepi32_ps(p), acc[i][t]);
-			}
-		}
+/* The signed 8-bit weight tiles, Q4_0 and Q8_0: per block, weights w as s8
+ * (LOAD_S8 of block B), |w| x (x with w's sign) as u8 x s8, scaled by
+ * d_w * d_x and added in block order (llama.cpp's order). */
+#define S8_TILE(NAME, BLOCK, LOAD_S8)                                                              \
+	INLINE void NAME(const qk_gemm *g, int64_t r, const int nr, int64_t t0, const int nt)    \
+	{                                                                                          \
+		TILE32_BEGIN(BLOCK);                                                               \
+		for (int64_t b = 0; b < g->k / QK_32; b++) {                                       \
+			__m256i wq[R32], aw[R32];                                                  \
+			__m256 dw[R32];                                                            \
+			UNROLL                                                                     \
+			for (int i = 0; i < nr; i++) {                                             \
+				wq[i] = LOAD_S8(w[i][b]);                                          \
+				aw[i] = _mm256_sign_epi8(wq[i], wq[i]);                            \
+				dw[i] = _mm256_set1_ps(h2f(w[i][b].d));                            \
+			}                                                                          \
+			UNROLL                                                                     \
+			for (int t = 0; t < nt; t++) {                                             \
+				__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * b)); \
+				__m256 dx = _mm256_broadcast_ss(tl.d[t] + b);                      \
+				UNROLL                                                             \
+				for (int i = 0; i < nr; i++) {                                     \
+					__m256i p = _mm256_setzero_si256();                        \
+					DOT_US8(p, aw[i], _mm256_sign_epi8(x, wq[i]));             \
+					acc[i][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[i], dx),      \
+								    _mm256_cvtepi32_ps(p), acc[i][t]); \
+				}                                                                  \
+			}                                                                          \
+		}                                                                                  \
+		UNROLL                                                                             \
+		for (int i = 0; i < nr; i++)                                                       \
+			UNROLL                                                                     \
+			for (int t = 0; t < nt; t++)                                               \
+				OUT(g, t0 + t, r + i) = hsum8(acc[i][t]);                          \
 	}
-	UNROLL
-	for (int i = 0; i < nr; i++)
-		UNROLL
-		for (int t = 0; t < nt; t++)
-			OUT(g, t0 + t, r + i) = hsum8(acc[i][t]);
-}
+
+/* Q4_0: nibble - 8. */
+#define LOAD_Q4_0(B) _mm256_sub_epi8(nibbles32((B).qs), _mm256_set1_epi8(8))
+S8_TILE(q4_0_tile, qk_block_q4_0, LOAD_Q4_0)
 
 /* Q4_1: u8 nibbles x s8 directly; the min term m * s per block in F32. */
 INLINE void q4_1_tile(const qk_gemm *g, int64_t r, const int nr, int64_t t0, const int nt)
@@ -200,37 +208,9 @@ INLINE void q4_1_tile(const qk_gemm *g, int64_t r, const int nr, int64_t t0, con
 			OUT(g, t0 + t, r + i) = hsum8(acc[i][t]) + accm[i][t];
 }
 
-/* Q8_0: s8 x s8 with the sign moved onto x. */
-INLINE void q8_0_tile(const qk_gemm *g, int64_t r, const int nr, int64_t t0, const int nt)
-{
-	TILE32_BEGIN(qk_block_q8_0);
-	for (int64_t b = 0; b < g->k / QK_32; b++) {
-		__m256i wq[R32], aw[R32];
-		__m256 dw[R32];
-		UNROLL
-		for (int i = 0; i < nr; i++) {
-			wq[i] = _mm256_loadu_si256((const __m256i *)w[i][b].qs);
-			aw[i] = _mm256_sign_epi8(wq[i], wq[i]);
-			dw[i] = _mm256_set1_ps(h2f(w[i][b].d));
-		}
-		UNROLL
-		for (int t = 0; t < nt; t++) {
-			__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * b));
-			__m256 dx = _mm256_broadcast_ss(tl.d[t] + b);
-			UNROLL
-			for (int i = 0; i < nr; i++) {
-				__m256i p = _mm256_setzero_si256();
-				DOT_US8(p, aw[i], _mm256_sign_epi8(x, wq[i]));
-				acc[i][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[i], dx), _mm256_cvtepi32_ps(p), acc[i][t]);
-			}
-		}
-	}
-	UNROLL
-	for (int i = 0; i < nr; i++)
-		UNROLL
-		for (int t = 0; t < nt; t++)
-			OUT(g, t0 + t, r + i) = hsum8(acc[i][t]);
-}
+/* Q8_0: the bytes themselves. */
+#define LOAD_Q8_0(B) _mm256_loadu_si256((const __m256i *)(B).qs)
+S8_TILE(q8_0_tile, qk_block_q8_0, LOAD_Q8_0)
 
 /* ---------------------------------------------------------- K-quants */
 
