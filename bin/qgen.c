@@ -113,9 +113,8 @@ static q_result result;
 /* A lib/ failure about the model file: name the file once. */
 __attribute__((noreturn)) static void die_model(const char *path)
 {
-	if (strncmp(q_errmsg(), path, strlen(path)) == 0)
-		cli_die_lib(NULL);
-	cli_die_lib(path);
+	q_error_context(path);
+	cli_die_lib(NULL);
 }
 
 static void on_done(void *ud, const q_result *r)

@@ -24,6 +24,13 @@ int q_error(const char *fmt, ...)
 	return -1;
 }
 
+int q_error_context(const char *ctx)
+{
+	if (strncmp(msg, ctx, strlen(ctx)) != 0)
+		q_error("%s: %s", ctx, msg);
+	return -1;
+}
+
 const char *q_errmsg(void)
 {
 	return msg;

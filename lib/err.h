@@ -19,6 +19,10 @@
  * `return q_error("...")`. A message ending in ':' gets ": strerror(errno)". */
 int q_error(const char *fmt, ...) Q_PRINTF(1, 2);
 
+/* Put "ctx: " in front of the last message unless it already starts with
+ * ctx (a file name that a lower layer already named); returns -1. */
+int q_error_context(const char *ctx);
+
 /* The last message recorded on this thread ("" if none). */
 const char *q_errmsg(void);
 

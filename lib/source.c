@@ -124,8 +124,8 @@ q_tok *q_source_open_tok(const char *arg)
 		if (g) {
 			t = q_tok_from_gguf(g);
 			q_gguf_free(g);
-			if (!t && strncmp(q_errmsg(), path.p, path.len))
-				q_error("%s: %s", path.p, q_errmsg());
+			if (!t)
+				q_error_context(path.p);
 		}
 	} else {
 		t = q_tok_from_hf(path.p);
