@@ -414,7 +414,7 @@ int qk_kv_store(qk_backend *be, qk_tensor *kc, qk_tensor *vc, const qk_tensor *k
 
 int qk_attention(qk_backend *be, qk_tensor *out, const qk_tensor *q, const qk_tensor *kc,
 		 const qk_tensor *vc, const qk_tensor *pos, const qk_tensor *seq,
-		 const qk_tensor *block_table, const qk_attn *p)
+		 const qk_tensor *block_table, const qk_tensor *order, const qk_attn *p)
 {
 	if (p->n_head <= 0 || p->n_kv_head <= 0 || p->n_head % p->n_kv_head || p->head_dim <= 0 ||
 	    p->head_dim > 1024 || p->block_size <= 0 || !(p->scale == p->scale))
@@ -425,7 +425,8 @@ int qk_attention(qk_backend *be, qk_tensor *out, const qk_tensor *q, const qk_te
 	    t_alias_ok(out, q, "attention") < 0 || kv_ok(kc, "attention: k cache", wkv) < 0 ||
 	    kv_ok(vc, "attention: v cache", wkv) < 0 || t_is(pos, "attention: positions", QK_I32, 1, q->rows) < 0 ||
 	    t_is(seq, "attention: sequences", QK_I32, 1, q->rows) < 0 ||
-	    t_is(block_table, "attention: block table", QK_I32, -1, -1) < 0)
+	    t_is(block_table, "attention: block table", QK_I32, -1, -1) < 0 ||
+	    (order && t_is(order, "attention: order", QK_I32, 1, q->rows) < 0))
 		return -1;
 	if (kc->rows != vc->rows || kc->type != vc->type || kc->rows % p->block_size)
 		return qk_seterr("attention: caches of %lld and %lld rows (%s, %s), block size %d",
@@ -433,5 +434,5 @@ int qk_attention(qk_backend *be, qk_tensor *out, const qk_tensor *q, const qk_te
 				 qk_type_name(vc->type), p->block_size);
 	if (t_disjoint(out, kc, "attention") < 0 || t_disjoint(out, vc, "attention") < 0)
 		return -1;
-	return be->ops->attention(be->ctx, out, q, kc, vc, pos, seq, block_table, p);
+	return be->ops->attention(be->ctx, out, q, kc, vc, pos, seq, block_table, order, p);
 }

@@ -318,10 +318,19 @@ typedef struct qk_attn {
  * h / (n_head / n_kv_head).  out, q: F32 [n][n_head * head_dim].
  * scores = scale * q.k in F32 (q rounded to half first when the cache is
  * F16, as ggml does), softmax with the sum in double, out = sum p_j v_j in
- * F32.  Block table entries, sequences and positions are checked. */
+ * F32.  Block table entries, sequences and positions are checked.
+ *
+ * order (I32 [1][n], or NULL for all zeros) picks, per token, which of
+ * llama.cpp's two summation orders an F16 cache's attention follows:
+ * nonzero that of its batched matmuls (a prompt decoded in one go), 0 that
+ * of a one-token decode.  A token's output depends only on its own q, its
+ * sequence's cache and its order flag, never on the other tokens of the
+ * op, so a caller that derives the flag from the sequence alone (q_fwd:
+ * prompt tokens of prompts longer than one token) gets results that do not
+ * depend on how tokens were batched. */
 int qk_attention(qk_backend *be, qk_tensor *out, const qk_tensor *q, const qk_tensor *kc,
 		 const qk_tensor *vc, const qk_tensor *pos, const qk_tensor *seq,
-		 const qk_tensor *block_table, const qk_attn *p);
+		 const qk_tensor *block_table, const qk_tensor *order, const qk_attn *p);
 
 /* ---------------------------------------------------------------- backend */
 
@@ -347,7 +356,7 @@ typedef struct qk_backend_ops {
 			const qk_tensor *slots);
 	int (*attention)(void *ctx, qk_tensor *out, const qk_tensor *q, const qk_tensor *kc,
 			 const qk_tensor *vc, const qk_tensor *pos, const qk_tensor *seq,
-			 const qk_tensor *block_table, const qk_attn *p);
+			 const qk_tensor *block_table, const qk_tensor *order, const qk_attn *p);
 } qk_backend_ops;
 
 /* Wrap a backend implementation; takes ownership of ctx (ops->free). */

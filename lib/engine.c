@@ -55,7 +55,7 @@ struct q_engine {
 	rq **run;              /* [max_seqs] */
 	int n_run;
 	int32_t *btok, *bpos, *bseq; /* [batch_tokens] */
-	uint8_t *bout;
+	uint8_t *bout, *bbat;   /* [batch_tokens] */
 	int next_id;
 	q_engine_stats st;
 };
@@ -108,7 +108,8 @@ q_engine *q_engine_new(const q_model *m, const q_tok *tok, qk_backend *be, const
 	e->bpos = malloc(bt * sizeof *e->bpos);
 	e->bseq = malloc(bt * sizeof *e->bseq);
 	e->bout = malloc(bt);
-	if (!e->run || !e->btok || !e->bpos || !e->bseq || !e->bout) {
+	e->bbat = malloc(bt);
+	if (!e->run || !e->btok || !e->bpos || !e->bseq || !e->bout || !e->bbat) {
 		q_engine_free(e);
 		return q_error("out of memory"), NULL;
 	}
@@ -149,6 +150,7 @@ void q_engine_free(q_engine *e)
 	free(e->bpos);
 	free(e->bseq);
 	free(e->bout);
+	free(e->bbat);
 	free(e);
 }
 
@@ -428,6 +430,8 @@ int q_engine_step(q_engine *e)
 			e->bpos[n] = p;
 			e->bseq[n] = r->seq;
 			e->bout[n] = (uint8_t)is_out(r, p);
+			/* llama.cpp decodes a prompt in one batch, then one token per step */
+			e->bbat[n] = p < r->res.n_prompt && r->res.n_prompt > 1;
 		}
 	}
 	if (n > 0) {
@@ -435,7 +439,7 @@ int q_engine_step(q_engine *e)
 		e->st.mixed_steps += n_dec > 0 && n_dec < n;
 		e->st.decode_tokens += n_dec;
 		e->st.prefill_tokens += n - n_dec;
-		q_batch b = {.n = n, .tok = e->btok, .pos = e->bpos, .seq = e->bseq, .out = e->bout};
+		q_batch b = {.n = n, .tok = e->btok, .pos = e->bpos, .seq = e->bseq, .out = e->bout, .batched = e->bbat};
 		if (q_fwd_run(e->fwd, &b) < 0) {
 			const char *msg = q_errmsg();
 			for (int i = 0; i < e->n_run; i++)

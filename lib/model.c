@@ -476,8 +476,9 @@ struct q_fwd {
 	float *bias_host;      /* its host staging, T * nh * hd */
 	qk_tensor xo;          /* [max_out][d] residual of the output rows */
 	qk_tensor logits;      /* [max_out][n_vocab] */
-	qk_tensor ids, pos, seq, slots; /* I32 [1][T] */
+	qk_tensor ids, pos, seq, slots, order; /* I32 [1][T] */
 	int32_t *slot_host;    /* [T] */
+	int32_t *order_host;   /* [T] */
 	int32_t *out_rows;     /* [T]: batch row of each output row */
 	float *logits_host;    /* [max_out][n_vocab] */
 	int n_out;
@@ -520,8 +521,9 @@ q_fwd *q_fwd_new(const q_model *m, q_kv *kv, int max_tok)
 		wkv = (int64_t)hp->n_kv_head * hp->head_dim;
 	qk_backend *be = m->be;
 	f->slot_host = malloc((size_t)T * sizeof *f->slot_host);
+	f->order_host = malloc((size_t)T * sizeof *f->order_host);
 	f->out_rows = malloc((size_t)T * sizeof *f->out_rows);
-	if (!f->slot_host || !f->out_rows) {
+	if (!f->slot_host || !f->order_host || !f->out_rows) {
 		q_fwd_free(f);
 		return q_error("out of memory"), NULL;
 	}
@@ -533,6 +535,7 @@ q_fwd *q_fwd_new(const q_model *m, q_kv *kv, int max_tok)
 	    qk_tensor_alloc(be, &f->up, QK_F32, T, hp->n_ff) < 0 ||
 	    qk_tensor_alloc(be, &f->ids, QK_I32, 1, T) < 0 || qk_tensor_alloc(be, &f->pos, QK_I32, 1, T) < 0 ||
 	    qk_tensor_alloc(be, &f->seq, QK_I32, 1, T) < 0 || qk_tensor_alloc(be, &f->slots, QK_I32, 1, T) < 0 ||
+	    qk_tensor_alloc(be, &f->order, QK_I32, 1, T) < 0 ||
 	    (hp->arch == Q_ARCH_QWEN2 && qk_tensor_alloc(be, &f->bias, QK_F32, T, wq) < 0))
 		goto oom;
 	if (hp->arch == Q_ARCH_QWEN2 && !(f->bias_host = malloc((size_t)(T * wq) * sizeof(float)))) {
@@ -591,11 +594,12 @@ void q_fwd_free(q_fwd *f)
 		return;
 	qk_backend *be = f->m->be;
 	qk_tensor *ts[] = {&f->x, &f->h, &f->q, &f->k, &f->v, &f->att, &f->o, &f->gate, &f->up, &f->bias,
-			   &f->xo, &f->logits, &f->ids, &f->pos, &f->seq, &f->slots};
+			   &f->xo, &f->logits, &f->ids, &f->pos, &f->seq, &f->slots, &f->order};
 	for (size_t i = 0; i < sizeof ts / sizeof *ts; i++)
 		qk_tensor_free(be, ts[i]);
 	free(f->bias_host);
 	free(f->slot_host);
+	free(f->order_host);
 	free(f->out_rows);
 	free(f->logits_host);
 	free(f);
@@ -643,6 +647,7 @@ static int check_batch(q_fwd *f, const q_batch *b)
 		if (b->pos[i] < 0 || b->pos[i] >= q_kv_seq_capacity(f->kv, b->seq[i]))
 			return q_error("forward: position %d of sequence %d has no cache block", b->pos[i], b->seq[i]);
 		f->slot_host[i] = q_kv_slot(f->kv, b->seq[i], b->pos[i]);
+		f->order_host[i] = b->batched && b->batched[i];
 		if (b->out[i]) {
 			if (f->n_out == f->max_out)
 				return q_error("forward: more than %d rows of logits in one batch", f->max_out);
@@ -665,7 +670,7 @@ int q_fwd_run(q_fwd *f, const q_batch *b)
 	if (!table)
 		return -1;
 	qk_tensor ids = head(&f->ids, n), pos = head(&f->pos, n), seq = head(&f->seq, n),
-		  slots = head(&f->slots, n);
+		  slots = head(&f->slots, n), order = head(&f->order, n);
 	size_t ib = (size_t)n * sizeof(int32_t);
 	qk_tensor x = top(&f->x, n), h = top(&f->h, n), q = top(&f->q, n), k = top(&f->k, n),
 		  v = top(&f->v, n), att = top(&f->att, n), o = top(&f->o, n);
@@ -676,6 +681,7 @@ int q_fwd_run(q_fwd *f, const q_batch *b)
 		      .block_size = q_kv_block_size(f->kv), .scale = 1.0f / sqrtf((float)hp->head_dim)};
 	if (qk_tensor_set(be, &ids, b->tok, ib) < 0 || qk_tensor_set(be, &pos, b->pos, ib) < 0 ||
 	    qk_tensor_set(be, &seq, b->seq, ib) < 0 || qk_tensor_set(be, &slots, f->slot_host, ib) < 0 ||
+	    qk_tensor_set(be, &order, f->order_host, ib) < 0 ||
 	    qk_embed(be, &x, &m->tok_embd, &ids) < 0)
 		goto fail;
 	for (int il = 0; il < hp->n_layer; il++) {
@@ -691,7 +697,7 @@ int q_fwd_run(q_fwd *f, const q_batch *b)
 			goto fail;
 		if (qk_rope_apply(be, &q, &pos, &rq) < 0 || qk_rope_apply(be, &k, &pos, &rk) < 0 ||
 		    qk_kv_store(be, q_kv_k(f->kv, il), q_kv_v(f->kv, il), &k, &v, &slots) < 0 ||
-		    qk_attention(be, &att, &q, q_kv_k(f->kv, il), q_kv_v(f->kv, il), &pos, &seq, table, &ap) < 0 ||
+		    qk_attention(be, &att, &q, q_kv_k(f->kv, il), q_kv_v(f->kv, il), &pos, &seq, table, &order, &ap) < 0 ||
 		    qk_matmul(be, &o, &att, &L->wo) < 0)
 			goto fail;
 		qk_tensor cur = x;

@@ -360,7 +360,7 @@ typedef struct attn_job {
 	float *out;
 	size_t out_stride;
 	const qk_tensor *q, *kc, *vc;
-	const int32_t *pos, *seq, *bt;
+	const int32_t *pos, *seq, *bt, *order; /* order may be NULL */
 	int64_t bt_cols, n;
 	const qk_attn *p;
 	uint8_t *scratch;      /* per thread: rows, scores (+ slots), rounded q */
@@ -398,10 +398,9 @@ static void attn_job_run(void *arg, int ith, int64_t i0, int64_t i1)
 				qh[d] = qk_fp16_to_fp32(qk_fp32_to_fp16(q[d]));
 			q = qh;
 		}
-		/* F16: always llama.cpp's one-token order (mode 1).  Its batch
-		 * order (mode 2) would need the batch's make-up, and results must
-		 * not depend on the other tokens of the op (t3003). */
-		int mode = f16;
+		/* F16: llama.cpp's batch order (mode 2) or its one-token
+		 * order (mode 1), as the token's order flag says */
+		int mode = f16 ? (j->order && j->order[t] ? 2 : 1) : 0;
 		size_t off = (size_t)kvh * p->head_dim * es;
 		j->isa->attn_head(j->out + (size_t)t * j->out_stride + (size_t)h * p->head_dim, q,
 				  (const uint8_t *)j->kc->data + off, (const uint8_t *)j->vc->data + off,
@@ -411,7 +410,7 @@ static void attn_job_run(void *arg, int ith, int64_t i0, int64_t i1)
 
 static int cpu_attention(void *ctx, qk_tensor *out, const qk_tensor *q, const qk_tensor *kc,
 			 const qk_tensor *vc, const qk_tensor *pos, const qk_tensor *seq,
-			 const qk_tensor *block_table, const qk_attn *p)
+			 const qk_tensor *block_table, const qk_tensor *order, const qk_attn *p)
 {
 	cpu *c = ctx;
 	const int32_t *ps = pos->data, *sq = seq->data, *bt = block_table->data;
@@ -446,7 +445,7 @@ static int cpu_attention(void *ctx, qk_tensor *out, const qk_tensor *q, const qk
 	for (int i = 0; i < nth; i++)
 		*(int64_t *)(c->scratch2 + (size_t)i * per) = -1;
 	attn_job j = {.isa = c->isa, .out = out->data, .out_stride = out->stride / 4, .q = q, .kc = kc, .vc = vc,
-		      .pos = ps, .seq = sq, .bt = bt, .bt_cols = block_table->cols, .n = q->rows, .p = p,
+		      .pos = ps, .seq = sq, .bt = bt, .order = order ? order->data : NULL, .bt_cols = block_table->cols, .n = q->rows, .p = p,
 		      .scratch = c->scratch2, .per_thread = per, .maxn = maxn};
 	qk_pool_run(c->pool, attn_job_run, &j, q->rows * p->n_head, 1);
 	return 0;

@@ -19,14 +19,17 @@
 #define VF_MAX _mm256_max_ps
 #define VF_MIN _mm256_min_ps
 #define VF_FMA _mm256_fmadd_ps
+#define VF_FMS _mm256_fmsub_ps
 #define VF_ROUND(v) _mm256_round_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define VF_POW2I(n) \
 	_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23))
 #define VF_SWAP_PAIRS(v) _mm256_permute_ps((v), 0xb1)
 #define VF_DUP_PAIRS(p) \
 	_mm256_permutevar8x32_ps(_mm256_castps128_ps256(_mm_loadu_ps(p)), _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3))
+#define VF_BLEND_ODD(a, b) _mm256_blend_ps((a), (b), 0xaa)
 #define VF_SIGN_EVEN(v) _mm256_xor_ps((v), _mm256_setr_ps(-0.f, 0, -0.f, 0, -0.f, 0, -0.f, 0))
 #define VF_LD_H(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
+#define VF_ROUND_H(v) _mm256_cvtph_ps(_mm256_cvtps_ph((v), _MM_FROUND_TO_NEAREST_INT))
 #define VD __m256d
 #define VD_ZERO _mm256_setzero_pd()
 #define VF_SUMSQ_D(acc, v) VF_SUM_D(acc, _mm256_mul_ps((v), (v)))
@@ -47,6 +50,16 @@ static inline float VF_HSUM(__m256 v)
 	s = _mm_add_ss(s, _mm_movehdup_ps(s));
 	return _mm_cvtss_f32(s);
 }
+
+/* ggml_vec_dot_f16's reduction of an 8-lane sum (its AVX build): the
+ * halves added, then two _mm_hadd_ps (adjacent lanes). */
+static inline float VF_HSUM_F16DOT(__m256 v)
+{
+	__m128 t = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	t = _mm_hadd_ps(t, t);
+	return _mm_cvtss_f32(_mm_hadd_ps(t, t));
+}
+#define F16DOT_LAST 4 /* VF_HSUM_F16DOT halves down to 4 lanes, then adds adjacent pairs */
 
 static inline float VF_HMAX(__m256 v)
 {

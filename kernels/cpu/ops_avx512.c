@@ -19,6 +19,7 @@
 #define VF_MAX _mm512_max_ps
 #define VF_MIN _mm512_min_ps
 #define VF_FMA _mm512_fmadd_ps
+#define VF_FMS _mm512_fmsub_ps
 #define VF_ROUND(v) _mm512_roundscale_ps((v), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
 #define VF_POW2I(n) \
 	_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23))
@@ -26,9 +27,11 @@
 #define VF_DUP_PAIRS(p)                                                                              \
 	_mm512_permutexvar_ps(_mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7),   \
 			      _mm512_castps256_ps512(_mm256_loadu_ps(p)))
+#define VF_BLEND_ODD(a, b) _mm512_mask_blend_ps((__mmask16)0xaaaa, (a), (b))
 #define VF_SIGN_EVEN(v) \
 	_mm512_xor_ps((v), _mm512_castsi512_ps(_mm512_set1_epi64((long long)0x0000000080000000ull)))
 #define VF_LD_H(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
+#define VF_ROUND_H(v) _mm512_cvtph_ps(_mm512_cvtps_ph((v), _MM_FROUND_TO_NEAREST_INT))
 #define VD __m512d
 #define VD_ZERO _mm512_setzero_pd()
 #define VF_SUMSQ_D(acc, v) VF_SUM_D(acc, _mm512_mul_ps((v), (v)))
@@ -51,6 +54,11 @@ static inline float VF_HSUM(__m512 v)
 	s = _mm_add_ss(s, _mm_movehdup_ps(s));
 	return _mm_cvtss_f32(s);
 }
+
+/* ggml_vec_dot_f16's reduction (its AVX-512 build): _mm512_reduce_add_ps,
+ * the same halving tree as VF_HSUM. */
+#define VF_HSUM_F16DOT VF_HSUM
+#define F16DOT_LAST 1
 
 static inline float VF_HMAX(__m512 v)
 {

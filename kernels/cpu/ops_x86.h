@@ -18,13 +18,16 @@
  * - Tails shorter than a vector go through the same vector code on a
  *   zero-padded copy, so there is one code path per op.
  * Requires: QK_SFX(name); VF, VW; VF_ZERO, VF_SET1, VF_LD, VF_ST, VF_ADD,
- * VF_SUB, VF_MUL, VF_DIV, VF_MAX, VF_MIN, VF_FMA, VF_HSUM, VF_HMAX;
+ * VF_SUB, VF_MUL, VF_DIV, VF_MAX, VF_MIN, VF_FMA, VF_FMS (a b - c), VF_HSUM, VF_HMAX;
  * VF_ROUND (to nearest), VF_POW2I(n) (2^n for integral n in a float
  * vector, n in [-126, 127]); VF_SUMSQ_D(acc, v) / VF_SUM_D(acc, v) adding
  * the float squares / values of v to a double accumulator type VD, with
  * VD_ZERO and VD_HSUM; VF_SWAP_PAIRS(v) (lanes 2i and 2i+1 swapped),
  * VF_DUP_PAIRS(p) (load VW/2 floats, each twice), VF_SIGN_EVEN(v) (even
- * lanes negated), VF_LD_H(p) (VW halves as floats).
+ * lanes negated), VF_BLEND_ODD(a, b) (even lanes of a, odd lanes of b),
+ * VF_LD_H(p) (VW halves as floats), VF_ROUND_H(v) (rounded to half and
+ * back), VF_HSUM_F16DOT and F16DOT_LAST (ggml_vec_dot_f16's lane
+ * reduction: halving down to F16DOT_LAST lanes, then adjacent pairs).
  */
 #include "cpu.h"
 
@@ -81,10 +84,41 @@ OINLINE __m512 gexp(__m512 x)
 	const __m512 edge = _mm512_mask_blend_ps(neg, _mm512_set1_ps(INFINITY), _mm512_setzero_ps());
 	return _mm512_mask_blend_ps(big, res, edge);
 }
-#define SILU_EXP gexp
 #else
-#define SILU_EXP vexp
+/* e^x in llama.cpp's order (ggml's AVX2 ggml_v_expf; as above, its
+ * constants and operation sequence, our code): z = x / ln2 + 1.5 * 2^23,
+ * n = z - 1.5 * 2^23, b = x - n ln2 (two parts), the same polynomial as
+ * (c5 b + c4) u + (c3 b + c2)) u + c1 b, and 2^n built from the bits of z
+ * (k = 2^n): k + k * poly; when |n| > 126 the scale is split in two
+ * (s1 * (s2 + s2 * poly)), and |n| > 192 gives s1 * s1 (+inf or 0). */
+OINLINE __m256 gexp(__m256 x)
+{
+	const __m256 r = _mm256_set1_ps(0x1.8p23f);
+	const __m256 z = _mm256_fmadd_ps(x, _mm256_set1_ps(0x1.715476p+0f), r);
+	const __m256 n = _mm256_sub_ps(z, r);
+	const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f),
+					  _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), x));
+	const __m256i e = _mm256_slli_epi32(_mm256_castps_si256(z), 23);
+	const __m256 k = _mm256_castsi256_ps(_mm256_add_epi32(e, _mm256_castps_si256(_mm256_set1_ps(1))));
+	const __m256 an = _mm256_andnot_ps(_mm256_set1_ps(-0.f), n);
+	const __m256 c = _mm256_cmp_ps(an, _mm256_set1_ps(126), _CMP_GT_OQ);
+	const __m256 u = _mm256_mul_ps(b, b);
+	const __m256 p54 = _mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f));
+	const __m256 p32 = _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f));
+	const __m256 j = _mm256_fmadd_ps(_mm256_fmadd_ps(p54, u, p32), u, _mm256_mul_ps(_mm256_set1_ps(0x1.ffffecp-1f), b));
+	if (!_mm256_movemask_ps(c))
+		return _mm256_fmadd_ps(j, k, k);
+	const __m256i g = _mm256_and_si256(_mm256_castps_si256(_mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ)),
+					   _mm256_set1_epi32((int)0x82000000u));
+	const __m256 s1 = _mm256_castsi256_ps(_mm256_add_epi32(g, _mm256_set1_epi32(0x7f000000)));
+	const __m256 s2 = _mm256_castsi256_ps(_mm256_sub_epi32(e, g));
+	const __m256 d = _mm256_cmp_ps(an, _mm256_set1_ps(192), _CMP_GT_OQ);
+	const __m256 split = _mm256_mul_ps(_mm256_fmadd_ps(s2, j, s2), s1);
+	const __m256 mid = _mm256_blendv_ps(_mm256_fmadd_ps(k, j, k), split, c);
+	return _mm256_blendv_ps(mid, _mm256_mul_ps(s1, s1), d);
+}
 #endif
+#define SILU_EXP gexp
 
 /* Scratch for the zero-padded tail of a row. */
 #define TAIL_BUF float tail_[4][VW] __attribute__((aligned(64)))
@@ -117,11 +151,9 @@ static void QK_SFX(silu_mul)(float *y, const float *g, const float *u, int64_t d
 		VF_ST(yp, VF_MUL(s, VF_LD(up)));
 		if (n < VW)
 			memcpy(y + i, tail_[2], (size_t)n * 4);
-#if VW == 16
 		/* ggml's tail: x / (1 + expf(-x)) * g with libm expf */
 		for (int64_t k = 0; n < VW && k < n; k++)
 			y[i + k] = tail_[0][k] / (1.0f + expf(-tail_[0][k])) * tail_[1][k];
-#endif
 	}
 }
 
@@ -195,8 +227,11 @@ static void QK_SFX(softmax)(float *y, const float *x, int64_t d, float scale)
 		y[i] *= (float)(1.0 / sum);
 }
 
-/* NeoX pairs (i, i + n/2) are two contiguous runs; normal pairs (2i,
- * 2i+1) are adjacent lanes: y = x * [c c] + swap(x) * [-s s]. */
+/* The reference's rotation, y0 = fma(x0, c, -(x1 s)) and y1 = fma(x0, s,
+ * x1 c), lane for lane.  NeoX pairs (i, i + n/2) are two contiguous runs;
+ * normal pairs (2i, 2i+1) are adjacent lanes: with w = swap(x) and
+ * ns = [-s, s], even lanes are fma(x, c, w * ns), odd lanes
+ * fma(w, ns, x * c). */
 static void QK_SFX(rope)(float *x, const float *c, const float *s, int n_rot, int neox)
 {
 	int half = n_rot / 2, i = 0;
@@ -204,22 +239,23 @@ static void QK_SFX(rope)(float *x, const float *c, const float *s, int n_rot, in
 		for (; i + VW <= half; i += VW) {
 			VF x0 = VF_LD(x + i), x1 = VF_LD(x + i + half);
 			VF cv = VF_LD(c + i), sv = VF_LD(s + i);
-			VF_ST(x + i, VF_SUB(VF_MUL(x0, cv), VF_MUL(x1, sv)));
-			VF_ST(x + i + half, VF_ADD(VF_MUL(x0, sv), VF_MUL(x1, cv)));
+			VF_ST(x + i, VF_FMS(x0, cv, VF_MUL(x1, sv)));
+			VF_ST(x + i + half, VF_FMA(x0, sv, VF_MUL(x1, cv)));
 		}
 	} else {
 		for (; 2 * i + VW <= n_rot; i += VW / 2) {
-			VF v = VF_LD(x + 2 * i);
+			VF v = VF_LD(x + 2 * i), w = VF_SWAP_PAIRS(v);
 			VF cv = VF_DUP_PAIRS(c + i), sv = VF_DUP_PAIRS(s + i);
 			VF ns = VF_SIGN_EVEN(sv);  /* [-s, s] */
-			VF_ST(x + 2 * i, VF_ADD(VF_MUL(v, cv), VF_MUL(VF_SWAP_PAIRS(v), ns)));
+			VF even = VF_FMA(v, cv, VF_MUL(w, ns)), odd = VF_FMA(w, ns, VF_MUL(v, cv));
+			VF_ST(x + 2 * i, VF_BLEND_ODD(even, odd));
 		}
 	}
 	for (; i < half; i++) {
 		int i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
 		float x0 = x[i0], x1 = x[i1];
-		x[i0] = x0 * c[i] - x1 * s[i];
-		x[i1] = x0 * s[i] + x1 * c[i];
+		x[i0] = fmaf(x0, c[i], -(x1 * s[i]));
+		x[i1] = fmaf(x0, s[i], x1 * c[i]);
 	}
 }
 
@@ -240,48 +276,50 @@ static int64_t QK_SFX(argmax)(const float *x, int64_t d)
 	return 0;
 }
 
-#if VW == 16
 /* Attention over an F16 cache in llama.cpp's order (its non-flash path,
- * AVX-512 build; flash_attn=False made the goldens): q (already rounded
- * to half) . k_j as ggml_vec_dot_f16 for a one-token op (four 16-lane
- * chains over 64-element steps, folded 0+2, 1+3, 0+1, reduced, the
- * elements after the last 64 added in double) or as tinyBLAS for a batch
- * (one chain over 16-element steps, reduced); times scale; e = ggml's exp
- * of s - max per 16 scores, each 16 reduced and summed in double (the
- * positions after n count as masked: e = 0); p = e * (float)(1 / sum)
- * rounded to half; out[d] = sum_j p_j v_j[d] with the V side transposed
- * as ggml does: lane j % S of a 16 (batch) or 64 (one token) slot
- * accumulator chain per d, positions in order, then the slots folded and
- * reduced in the same tree as the q.k dots.  The tree of
- * _mm512_reduce_add_ps is ((l, l+8), then +4, then 0+2 / 1+3, then 0+1).
- * scores: n rounded up to 64 plus 64 * hd floats. */
+ * which made the goldens: K.q and V.softmax are matmuls with the F32
+ * operand rounded to half).  A query token whose sequence has more tokens
+ * in the op (batched = 1) takes the order of llama.cpp's batched matmul
+ * (tinyBLAS), a lone token (decode) that of ggml_vec_dot_f16:
+ * - q . k_j: batched, one chain of VW lanes over the head, reduced by
+ *   VF_HSUM (the halving tree: lanes l and l + w/2 added, w halved);
+ *   alone, four chains over steps of 4 VW, folded 0+2, 1+3, 0+1, reduced
+ *   by VF_HSUM_F16DOT, the elements after the last whole step added in
+ *   double;
+ * - times scale; e_j = ggml's exp (gexp) of s_j - max over VW positions
+ *   at a time from position 0, each VW reduced by VF_HSUM and summed in
+ *   double (positions past n count as masked: e = 0, which adds
+ *   nothing, as llama.cpp's padded cache does); p_j = e_j * (float)(1 /
+ *   sum), rounded to half;
+ * - out[d] = sum_j p_j v_j[d] as the transposed-V matmul: slot j % S of S
+ *   accumulator chains per d (S = VW batched, 4 VW alone), positions in
+ *   order, the slots then folded like the lanes of the q . k dots
+ *   (alone: chains 0+2, 1+3, 0+1 first).
+ * Needs hd a multiple of VW.  scores: n rounded up to 64, plus 64 * hd
+ * floats. */
 static void QK_SFX(attn_head_f16)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
 				  const int64_t *rows, int64_t n, int hd, int batched, float scale, float *scores)
 {
 	const int64_t np = (n + 63) & ~(int64_t)63;
 	float *acc = scores + np;
 	float max = -INFINITY;
+	const int dp = hd & ~(4 * VW - 1);
 	for (int64_t j = 0; j < n; j++) {
 		const uint8_t *kr = k + (size_t)rows[j] * stride;
 		float s;
-		if (batched && hd % 16 == 0) {
-			__m512 a = _mm512_setzero_ps();
-			for (int d = 0; d < hd; d += 16)
-				a = _mm512_fmadd_ps(VF_LD_H(kr + 2 * d), _mm512_loadu_ps(q + d), a);
-			s = _mm512_reduce_add_ps(a);
+		if (batched) {
+			VF a = VF_ZERO;
+			for (int d = 0; d < hd; d += VW)
+				a = VF_FMA(VF_LD_H(kr + 2 * d), VF_LD(q + d), a);
+			s = VF_HSUM(a);
 		} else {
-			int dp = hd & ~63;
 			double sum = 0;
 			if (dp) {
-				__m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
-					       _mm512_setzero_ps()};
-				for (int d = 0; d < dp; d += 64)
+				VF a[4] = {VF_ZERO, VF_ZERO, VF_ZERO, VF_ZERO};
+				for (int d = 0; d < dp; d += 4 * VW)
 					for (int c = 0; c < 4; c++)
-						a[c] = _mm512_fmadd_ps(VF_LD_H(kr + 2 * (d + 16 * c)),
-								       _mm512_loadu_ps(q + d + 16 * c), a[c]);
-				a[0] = _mm512_add_ps(a[0], a[2]);
-				a[1] = _mm512_add_ps(a[1], a[3]);
-				sum = _mm512_reduce_add_ps(_mm512_add_ps(a[0], a[1]));
+						a[c] = VF_FMA(VF_LD_H(kr + 2 * (d + VW * c)), VF_LD(q + d + VW * c), a[c]);
+				sum = VF_HSUM_F16DOT(VF_ADD(VF_ADD(a[0], a[2]), VF_ADD(a[1], a[3])));
 			}
 			for (int d = dp; d < hd; d++)
 				sum += (double)(qk_fp16_to_fp32((uint16_t)(kr[2 * d] | kr[2 * d + 1] << 8)) * q[d]);
@@ -290,45 +328,46 @@ static void QK_SFX(attn_head_f16)(float *out, const float *q, const uint8_t *k, 
 		scores[j] = s * scale;
 		max = scores[j] > max ? scores[j] : max;
 	}
-	for (int64_t j = n; j < np; j++)
-		scores[j] = -INFINITY;
 	double sum = 0;
-	for (int64_t j = 0; j < np; j += 16) {
-		__m512 e = gexp(_mm512_sub_ps(_mm512_loadu_ps(scores + j), _mm512_set1_ps(max)));
-		_mm512_storeu_ps(scores + j, e);
-		sum += (double)_mm512_reduce_add_ps(e);
+	for (int64_t j = 0; j < n; j += VW) {
+		VF e = gexp(VF_SUB(VF_LD(scores + j), VF_SET1(max)));
+		if (n - j < VW) { /* masked positions */
+			float t[VW] __attribute__((aligned(64)));
+			VF_ST(t, e);
+			for (int64_t i = n - j; i < VW; i++)
+				t[i] = 0;
+			e = VF_LD(t);
+		}
+		VF_ST(scores + j, e);
+		sum += (double)VF_HSUM(e);
 	}
-	const __m512 inv = _mm512_set1_ps((float)(1.0 / sum));
-	for (int64_t j = 0; j < np; j += 16) {
-		__m512 pj = _mm512_mul_ps(_mm512_loadu_ps(scores + j), inv);
-		_mm512_storeu_ps(scores + j, _mm512_cvtph_ps(_mm512_cvtps_ph(pj, _MM_FROUND_TO_NEAREST_INT)));
-	}
-	const int S = batched ? 16 : 64;
+	const VF inv = VF_SET1((float)(1.0 / sum));
+	for (int64_t j = 0; j < n; j += VW)
+		VF_ST(scores + j, VF_ROUND_H(VF_MUL(VF_LD(scores + j), inv)));
+	const int S = batched ? VW : 4 * VW;
 	memset(acc, 0, (size_t)S * (size_t)hd * sizeof(float));
 	for (int64_t j = 0; j < n; j++) {
 		const uint8_t *vr = v + (size_t)rows[j] * stride;
 		float *a = acc + (size_t)(j % S) * (size_t)hd;
-		__m512 pj = _mm512_set1_ps(scores[j]);
-		for (int d = 0; d < hd; d += 16)
-			_mm512_storeu_ps(a + d, _mm512_fmadd_ps(VF_LD_H(vr + 2 * d), pj, _mm512_loadu_ps(a + d)));
+		VF pj = VF_SET1(scores[j]);
+		for (int d = 0; d < hd; d += VW)
+			VF_ST(a + d, VF_FMA(VF_LD_H(vr + 2 * d), pj, VF_LD(a + d)));
 	}
-#define A_(l) _mm512_loadu_ps(acc + (size_t)(l) * (size_t)hd + d)
-	for (int d = 0; d < hd; d += 16) {
-		__m512 b[16];
-		for (int l = 0; l < 16; l++)
-			b[l] = S == 64 ? _mm512_add_ps(_mm512_add_ps(A_(l), A_(l + 32)), _mm512_add_ps(A_(l + 16), A_(l + 48)))
-				       : A_(l);
-		for (int l = 0; l < 8; l++)
-			b[l] = _mm512_add_ps(b[l], b[l + 8]);
-		for (int l = 0; l < 4; l++)
-			b[l] = _mm512_add_ps(b[l], b[l + 4]);
-		b[0] = _mm512_add_ps(b[0], b[2]);
-		b[1] = _mm512_add_ps(b[1], b[3]);
-		_mm512_storeu_ps(out + d, _mm512_add_ps(b[0], b[1]));
+#define A_(l) VF_LD(acc + (size_t)(l) * (size_t)hd + d)
+	for (int d = 0; d < hd; d += VW) {
+		VF b[VW];
+		for (int l = 0; l < VW; l++)
+			b[l] = batched ? A_(l) : VF_ADD(VF_ADD(A_(l), A_(l + 2 * VW)), VF_ADD(A_(l + VW), A_(l + 3 * VW)));
+		int w = VW;
+		for (; w > (batched ? 1 : F16DOT_LAST); w /= 2)
+			for (int l = 0; l < w / 2; l++)
+				b[l] = VF_ADD(b[l], b[l + w / 2]);
+		if (w == 4) /* adjacent pairs, as _mm_hadd_ps */
+			b[0] = VF_ADD(VF_ADD(b[0], b[1]), VF_ADD(b[2], b[3]));
+		VF_ST(out + d, b[0]);
 	}
 #undef A_
 }
-#endif
 
 /* Attention for one query head (see cpu.h): q.k with two FMA chains per
  * row, exp over all scores, then out += p_j * v_j row by row.  Heads whose
@@ -336,12 +375,10 @@ static void QK_SFX(attn_head_f16)(float *out, const float *q, const uint8_t *k, 
 static void QK_SFX(attn_head)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
 			      const int64_t *rows, int64_t n, int hd, int f16, float scale, float *scores)
 {
-#if VW == 16
-	if (f16 && hd % 16 == 0) {
+	if (f16 && hd % VW == 0) {
 		QK_SFX(attn_head_f16)(out, q, k, v, stride, rows, n, hd, f16 == 2, scale, scores);
 		return;
 	}
-#endif
 	if (hd % (2 * VW)) {
 		qk_attn_head_ref(out, q, k, v, stride, rows, n, hd, f16, scale, scores);
 		return;

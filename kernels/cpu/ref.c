@@ -274,14 +274,17 @@ static void add_ref(float *y, const float *a, const float *b, int64_t d)
 		y[i] = a[i] + b[i];
 }
 
+/* The rotation as llama.cpp's compiled C computes it (its compiler fuses
+ * x0 * c and x0 * s into the add): y0 = fma(x0, c, -(x1 s)),
+ * y1 = fma(x0, s, x1 c). */
 static void rope_ref(float *x, const float *c, const float *s, int n_rot, int neox)
 {
 	int half = n_rot / 2;
 	for (int i = 0; i < half; i++) {
 		int i0 = neox ? i : 2 * i, i1 = neox ? i + half : 2 * i + 1;
 		float x0 = x[i0], x1 = x[i1];
-		x[i0] = x0 * c[i] - x1 * s[i];
-		x[i1] = x0 * s[i] + x1 * c[i];
+		x[i0] = fmaf(x0, c[i], -(x1 * s[i]));
+		x[i1] = fmaf(x0, s[i], x1 * c[i]);
 	}
 }
 

@@ -942,7 +942,7 @@ static void attn_case(qk_backend *be[NISA], qk_type ct, int n_head, int n_kv, in
 		tbt = host_tensor(b, QK_I32, NSEQ, MAXB, bt);
 		qk_tensor_alloc(b, &to, QK_F32, n, w);
 		qk_attn p = {.n_head = n_head, .n_kv_head = n_kv, .head_dim = hd, .block_size = BS, .scale = scale};
-		if (qk_kv_store(b, &kc, &vc, &tk, &tv, &ts) < 0 || qk_attention(b, &to, &tq, &kc, &vc, &tp, &tsq, &tbt, &p) < 0)
+		if (qk_kv_store(b, &kc, &vc, &tk, &tv, &ts) < 0 || qk_attention(b, &to, &tq, &kc, &vc, &tp, &tsq, &tbt, NULL, &p) < 0)
 			FAIL("attention %s: %s", isas[si], qk_errmsg());
 		get(b, &to, y);
 		snprintf(what, sizeof what, "attention %s %s %d/%d heads hd %d vs float64", isas[si], qk_type_name(ct),
@@ -961,14 +961,14 @@ static void attn_case(qk_backend *be[NISA], qk_type ct, int n_head, int n_kv, in
 		int32_t save = bt[1][2];
 		bt[1][2] = bad;
 		if (qk_tensor_set(b, &tbt, bt, sizeof bt) < 0 ||
-		    qk_attention(b, &to, &tq, &kc, &vc, &tp, &tsq, &tbt, &p) != -1 || !strstr(qk_errmsg(), "outside"))
+		    qk_attention(b, &to, &tq, &kc, &vc, &tp, &tsq, &tbt, NULL, &p) != -1 || !strstr(qk_errmsg(), "outside"))
 			FAIL("attention %s: a block id outside the cache was accepted", isas[si]);
 		bt[1][2] = save;
 		qk_tensor_set(b, &tbt, bt, sizeof bt);
 		int32_t save_pos = tpos[n - 1];
 		tpos[n - 1] = MAXB * BS;
 		if (qk_tensor_set(b, &tp, tpos, (size_t)n * 4) < 0 ||
-		    qk_attention(b, &to, &tq, &kc, &vc, &tp, &tsq, &tbt, &p) != -1 || !strstr(qk_errmsg(), "beyond"))
+		    qk_attention(b, &to, &tq, &kc, &vc, &tp, &tsq, &tbt, NULL, &p) != -1 || !strstr(qk_errmsg(), "beyond"))
 			FAIL("attention %s: a position beyond the block table was accepted", isas[si]);
 		tpos[n - 1] = save_pos;
 		int32_t save_slot = slot[3];
