@@ -46,6 +46,9 @@
  * (bit-exact with ggml's x86 quantize_row_q8_0/q8_1/q8_K), integer dot
  * products inside each block, F32 accumulation across blocks; only the order
  * of the float additions differs between our reference and SIMD paths.
+ * Where a SIMD path follows the order of llama.cpp's build for the same ISA
+ * (the Q4_0/Q4_1/Q8_0 dots, silu, rope, the F16-cache attention) its
+ * results are bit-identical to llama.cpp's.
  */
 #ifndef QK_H
 #define QK_H

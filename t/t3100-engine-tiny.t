@@ -7,24 +7,28 @@
 # relative difference of a position = max_i |ours_i - llama_i| / max(1, max_i |llama_i|)
 #
 # The issue asks for 1e-3 everywhere, and top-1 changes only at near-ties.
-# Both hold (hard checks) with an F32 KV cache for F32, F16, Q8_0, Q4_0,
-# Q4_1 and Q6_K weights, and with an F16 KV cache for F32, F16, Q8_0 and
-# Q4_1 weights, when our kernels run their AVX-512 path, the ISA of the
-# llama.cpp that made the goldens (other ISAs add in other orders, and
-# activation re-quantization turns those last-bit differences into ~1e-2:
-# there the checks are TODOs too).  The AVX-512 attention over an F16
-# cache follows llama.cpp's non-flash F16 path (q and softmax(QK) rounded
-# to half, its dot and exp orders; kernels/cpu/ops_x86.h), which makes the
-# Q8_0 and Q4_1 models match exactly.  For BF16 and the K-quants our
-# kernels add in another order than llama.cpp's batched path (which itself
-# moves by ~1e-2 from its one-token path, calibration.txt), and Q4_0 and
-# Q6_K with an F16 cache still miss (not understood yet: the same models
-# match with an F32 cache): those checks are TODOs.  Every model and cache
-# type must still be within 5e-2.
+# llama.cpp adds in another order on each ISA, so the goldens are those it
+# made on the ISA our kernels run (tiny/<isa>/; the models are shared).
+# Activation re-quantization turns last-bit differences into ~1e-2, so the
+# 1e-3 targets hold where our kernels follow llama.cpp's order exactly;
+# those are hard checks, the rest TODO checks (reported, not fatal):
+# - AVX2 (checked with the avx2 goldens): Q8_0 and Q4_1 bit-identical with
+#   either cache; F32, F16 weights, qwen2 Q4_0, Q6_K and the qwen3
+#   K-quants within 1e-3 with an F32 cache; F32, F16 weights within 1e-3
+#   with an F16 one.  Not yet: BF16 (2e-3..5e-3), qwen3 Q4_0 (llama.cpp
+#   repacks Q4_0 for its AVX2 GEMM), the qwen2 and llama K-quants
+#   (llama.cpp's tiled K-quant GEMM for batches of 8+), and the K-quants
+#   and Q4_0 with an F16 cache (1e-2..3e-2, not understood yet).
+# - AVX-512 (the avx512 goldens; measured before the AVX2 work changed
+#   rope and the F16 attention's order selection, not re-checked since):
+#   F32, F16, Q8_0, Q4_0, Q4_1, Q6_K with an F32 cache, F32, F16, Q8_0,
+#   Q4_1 with an F16 one.
+# Every model and cache type must still be within 5e-2.
 . "${0%/*}/lib.sh"
 
 D=t/data/engine/tiny
 ISA=$(t/unit/qk-test info | cut -d' ' -f1)
+G=$D/$ISA
 diag "kernels: $ISA"
 
 # todo_ok STATUS DESC REASON: a TAP check marked TODO (reported, not fatal).
@@ -37,10 +41,11 @@ todo_ok() {
 within() { awk -v r="$1" -v l="$2" 'BEGIN { exit !(r + 0 <= l + 0) }'; }
 
 [ -f "$D/models.txt" ] || { skip "no $D/models.txt"; done_testing; }
+[ -d "$G" ] || { skip "no llama.cpp goldens for $ISA in $G (python3 t/data/engine/gen-tiny.py on such a CPU)"; done_testing; }
 grep -v '^#' "$D/models.txt" | while read -r name arch wt rest; do
 	for kv in f32 f16; do
-		gold=$D/$name.logits
-		[ $kv = f16 ] && gold=$D/$name.kvf16.logits
+		gold=$G/$name.logits
+		[ $kv = f16 ] && gold=$G/$name.kvf16.logits
 		run t/unit/engine-logits "$D/$name.gguf" "$D/tokens.txt" "$gold" $kv
 		expect_status 0 "$name, $kv KV: runs"
 		read -r _ rel _ pos _ agree _ gap <"$TRASH/out"
@@ -49,17 +54,15 @@ grep -v '^#' "$D/models.txt" | while read -r name arch wt rest; do
 		st=$?
 		within "$gap" 0.02
 		st_gap=$?
-		case "$ISA:$kv:$wt" in
-		avx512:f32:F32 | avx512:f32:F16 | avx512:f32:Q8_0 | avx512:f32:Q4_0 | avx512:f32:Q4_1 | avx512:f32:Q6_K | \
-		avx512:f16:F32 | avx512:f16:F16 | avx512:f16:Q8_0 | avx512:f16:Q4_1)
+		case "$ISA:$kv:$wt:$name" in
+		avx2:*:Q8_0:* | avx2:*:Q4_1:* | avx2:*:F32:* | avx2:*:F16:* | avx2:f32:*:qwen2-q4_0 | \
+		avx2:f32:*:qwen2-q6_k | avx2:f32:*:qwen3-q4_k* | avx2:f32:*:qwen3-q5_k | avx2:f32:*:qwen3-q6_k | \
+		avx512:f32:F32:* | avx512:f32:F16:* | avx512:f32:Q8_0:* | avx512:f32:Q4_0:* | avx512:f32:Q4_1:* | \
+		avx512:f32:Q6_K:* | avx512:f16:F32:* | avx512:f16:F16:* | avx512:f16:Q8_0:* | avx512:f16:Q4_1:*)
 			ok_ $st "$name, $kv KV: every position within 1e-3 relative"
 			ok_ $st_gap "$name, $kv KV: top-1 differs only where llama.cpp's top-2 gap < 0.02" ;;
-		*:f16:*)
-			why="with an F16 cache our $ISA $wt path does not yet add in llama.cpp's order"
-			todo_ok $st "$name, $kv KV: every position within 1e-3 relative" "$why"
-			todo_ok $st_gap "$name, $kv KV: top-1 differs only where llama.cpp's top-2 gap < 0.02" "$why" ;;
 		*)
-			why="the $ISA $wt kernels add in another order than llama.cpp's batched path"
+			why="our $ISA $wt path with a $kv cache does not yet add in llama.cpp's order"
 			todo_ok $st "$name, $kv KV: every position within 1e-3 relative" "$why"
 			todo_ok $st_gap "$name, $kv KV: top-1 differs only where llama.cpp's top-2 gap < 0.02" "$why" ;;
 		esac

@@ -1,23 +1,27 @@
 #!/bin/sh
 # SmolLM2-135M-Instruct Q4_1 against llama.cpp (t/data/engine/gen-smollm2.py,
-# F16 KV cache as llama.cpp's default).
-#
-# The issue's targets - greedy 128-token continuations of the 28 prompts
-# (plain and chat-templated) identical except after a step where llama.cpp's
-# top-2 gap is below 0.02, and teacher-forced top-1 agreement >= 99% - are
-# TODO checks: this model amplifies last-bit differences (Q8 re-quantization
-# of activations with logits spanning +-38), so they need our kernels to add
-# in exactly llama.cpp's order (matmul block order, its exp polynomial, its
-# F16 attention); llama.cpp itself, changing only its KV cache type, keeps
-# 8 of 28 continuations and 97.7% top-1 (calibration.txt).  The hard checks
-# hold us to at least that: >= 8 prompts identical up to their first
-# near-tie, >= 97% top-1 over >= 2,000 teacher-forced positions, the max
-# |logit difference| reported.  And qgen --chat end to end (lib/chat's
-# template rendering, tokenizer, streaming) gives llama.cpp's answer on the
-# chat prompts whose golden continuation the engine reproduces in full.
+# F16 KV cache as llama.cpp's default), with the goldens llama.cpp made on
+# the ISA our kernels run (it adds in another order on each):
+# - greedy 128-token continuations of 28 prompts (plain and chat-templated)
+#   identical to llama.cpp's, except after a step where its top-2 gap is
+#   below 0.02;
+# - teacher-forced top-1 agreement >= 99% over >= 2,000 positions, the max
+#   |logit difference| reported;
+# - qgen --chat end to end (lib/chat's template rendering, tokenizer,
+#   streaming) gives llama.cpp's answer on the single-message chat prompts
+#   whose golden continuation has no near-tie.
+# This model amplifies last-bit differences (Q8 re-quantization of
+# activations with logits spanning +-38: llama.cpp itself, changing only
+# its KV cache type, keeps 8 of 28 continuations and 97.7% top-1,
+# smollm2/avx512/calibration.txt), so the targets hold only where our
+# kernels add in exactly llama.cpp's order.  That is checked for AVX2 (the
+# hard checks); on AVX-512 the targets are TODO checks and the hard checks
+# hold us to llama.cpp's own F16-vs-F32 KV agreement: >= 8 prompts
+# identical up to their first near-tie, >= 97% top-1.
 . "${0%/*}/lib.sh"
 
-D=t/data/engine/smollm2
+ISA=$(t/unit/qk-test info | cut -d' ' -f1)
+D=t/data/engine/smollm2/$ISA
 TAB=$(printf '\t')
 
 # todo_ok STATUS DESC REASON: a TAP check marked TODO (reported, not fatal).
@@ -32,10 +36,14 @@ if [ ! -f "$MODEL_SMOL" ]; then
 	done_testing
 fi
 if [ ! -f "$D/greedy.txt" ] || [ ! -f "$D/tf-full.f32.gz" ]; then
-	skip "no golden data in $D (python3 t/data/engine/gen-smollm2.py)"
+	skip "no llama.cpp goldens for $ISA in $D (python3 t/data/engine/gen-smollm2.py on such a CPU)"
 	done_testing
 fi
-WHY="kernels must add in llama.cpp's exact order"
+WHY="our $ISA kernels do not yet add in llama.cpp's $ISA order everywhere"
+# target STATUS DESC: a hard check where the exact order is in place, TODO elsewhere
+target() {
+	if [ "$ISA" = avx2 ]; then ok_ "$1" "$2"; else todo_ok "$1" "$2" "$WHY"; fi
+}
 
 run t/unit/engine-greedy "$MODEL_SMOL" "$D/greedy.txt"
 cp "$TRASH/out" "$TRASH/greedy"
@@ -44,7 +52,7 @@ read -r _ np _ same _ full <<EOF
 $(tail -n 1 "$TRASH/greedy")
 EOF
 is "$np" 28 "greedy: 28 prompts, 128 tokens each (fewer when llama.cpp ended the turn)"
-todo_ok "$rc" "greedy: every continuation identical to llama.cpp's up to its first gap < 0.02 ($same of 28)" "$WHY"
+target "$rc" "greedy: every continuation identical to llama.cpp's up to its first gap < 0.02 ($same of 28)"
 ge "$same" 8
 ok_ $? "greedy: at least 8 of 28 identical up to the first near-tie ($same; llama.cpp F32 vs F16 KV: 8)"
 
@@ -58,7 +66,7 @@ diag "teacher-forced: $top1 of $pos positions in $nseq sequences agree on top-1 
 ge "$pos" 2000
 ok_ $? "teacher forcing: at least 2,000 positions ($pos)"
 ge "$pct" 99
-todo_ok $? "teacher forcing: top-1 agreement >= 99% ($pct%)" "$WHY"
+target $? "teacher forcing: top-1 agreement >= 99% ($pct%)"
 ge "$pct" 97
 ok_ $? "teacher forcing: top-1 agreement >= 97% ($pct%; llama.cpp F32 vs F16 KV: 97.7%)"
 

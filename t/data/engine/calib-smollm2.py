@@ -6,8 +6,8 @@
 A float64 numpy forward pass of the llama architecture over the weights as
 gguf.quants.dequantize() gives them (no activation quantization, no half
 rounding anywhere) for the first POS positions of a few teacher-forced
-sequences of smollm2/tf-seqs.txt, against llama.cpp's logits with its
-default F16 KV cache and with an F32 one.  Writes smollm2/calibration-f64.txt;
+sequences of smollm2/ISA/tf-seqs.txt, against llama.cpp's logits with its
+default F16 KV cache and with an F32 one.  Writes smollm2/ISA/calibration-f64.txt;
 nothing tests against it: it says how much of llama.cpp's output is its own
 rounding (Q8_1 activations for Q4_1 weights, F16 K/V, Q and softmax(QK)).
 """
@@ -25,7 +25,7 @@ import llamacpp_oracle as oracle  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 MODEL = os.path.join(TOP, "share", "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
-OUT = os.path.join(HERE, "smollm2")
+OUT = os.path.join(HERE, "smollm2", oracle.isa())
 SEQS = (0, 17, 28)
 POS = 80
 

@@ -46,7 +46,7 @@ import llamacpp_oracle as oracle  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 MODEL = os.path.join(TOP, "share", "models", "SmolLM2-135M-Instruct.Q4_1.gguf")
-OUT = os.path.join(HERE, "smollm2")
+OUT = os.path.join(HERE, "smollm2", oracle.isa())
 N_GEN = 128
 TOP_K = 8
 FULL_STRIDE = 250

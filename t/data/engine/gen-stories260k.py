@@ -36,7 +36,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 SHARED = os.environ.get("Q_SHARED", os.path.join(TOP, "..", "shared"))
 MODEL = os.path.join(SHARED, "models", "stories260K.gguf")
-OUT = os.path.join(HERE, "stories260k")
+OUT = os.path.join(HERE, "stories260k", oracle.isa())
 N_GEN = 96
 PROMPTS = [
     "Once upon a time",

@@ -39,6 +39,9 @@ import gguf
 from gguf import GGMLQuantizationType as T
 import llama_cpp
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import llamacpp_oracle as oracle  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 OUT = os.path.join(HERE, "tiny")
@@ -222,7 +225,10 @@ def rel_err(a, b):
 
 
 def main():
-    os.makedirs(OUT, exist_ok=True)
+    # the models and tokens are the same everywhere; llama.cpp's logits and
+    # calibration belong to the ISA it was built for
+    lgdir = os.path.join(OUT, oracle.isa())
+    os.makedirs(lgdir, exist_ok=True)
     vocab = stories_vocab()
     tok = llama_cpp.Llama(model_path=STORIES, vocab_only=True, verbose=False)
     tokens = tok.tokenize(TEXT.encode(), add_bos=True, special=False)[:N_POS]
@@ -237,11 +243,11 @@ def main():
         lg = llama_logits(path, tokens)
         if not np.all(np.isfinite(lg)):
             raise SystemExit(f"{name}: non-finite logits")
-        lg.astype("<f4").tofile(os.path.join(OUT, name + ".logits"))
+        lg.astype("<f4").tofile(os.path.join(lgdir, name + ".logits"))
         lh = llama_logits(path, tokens, kv=llama_cpp.GGML_TYPE_F16)
         if not np.all(np.isfinite(lh)):
             raise SystemExit(f"{name}: non-finite logits (F16 KV)")
-        lh.astype("<f4").tofile(os.path.join(OUT, name + ".kvf16.logits"))
+        lh.astype("<f4").tofile(os.path.join(lgdir, name + ".kvf16.logits"))
         t2 = rel_err(llama_logits(path, tokens, threads=2), lg)
         t2h = rel_err(llama_logits(path, tokens, threads=2, kv=llama_cpp.GGML_TYPE_F16), lh)
         one = rel_err(llama_logits(path, tokens, batch=1), lg)
@@ -261,7 +267,7 @@ def main():
         f.write("# name\tarch\tweights\ttoken_embd\toutput\tn_embd\tn_ff\tn_layer\tn_head\t"
                 "n_head_kv\thead_dim\tn_vocab\trope_base\trms_eps\tgguf_bytes\n")
         f.write("\n".join(rows) + "\n")
-    with open(os.path.join(OUT, "calibration.txt"), "w") as f:
+    with open(os.path.join(lgdir, "calibration.txt"), "w") as f:
         f.write("# llama.cpp against its own goldens for the same file; each cell is\n"
                 "# MAXREL/RMSREL: the max over positions of max_i|a_i-b_i| / max_i|b_i| and\n"
                 "# of rms(a-b) / rms(b) (a = variant, b = golden):\n"

@@ -18,6 +18,19 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 import llama_cpp
 
 
+def isa():
+    """The x86 ISA llama.cpp's CPU kernels were built for (GGML_NATIVE: the
+    machine's), named as our kernels name theirs: "avx512", "avx2" or "ref".
+    llama.cpp adds in another order on each, so every golden set that holds
+    its logits or greedy ids lives in a directory named after it."""
+    info = llama_cpp.llama_print_system_info().decode()
+    if "AVX512 = 1" in info:
+        return "avx512"
+    if "AVX2 = 1" in info:
+        return "avx2"
+    return "ref"
+
+
 def open_model(path, threads=1, n_ctx=2048, kv=None):
     """A llama_cpp.Llama on PATH with THREADS threads and logits for every
     position; kv = a GGML_TYPE_* for the KV cache, None for the default."""
