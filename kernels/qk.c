@@ -300,16 +300,17 @@ qk_tensor qk_tensor_cols(const qk_tensor *t, int64_t c0, int64_t n)
 
 /* -------------------------------------------------------------------- ops */
 
-int qk_matmul(qk_backend *be, qk_tensor *y, const qk_tensor *x, const qk_tensor *w)
+int qk_matmul(qk_backend *be, qk_tensor *y, const qk_tensor *x, const qk_tensor *w, const qk_tensor *nb)
 {
 	if (t_ok(w, "matmul: weight") < 0 || t_is(x, "matmul: input", QK_F32, -1, w->cols) < 0 ||
-	    t_is(y, "matmul: output", QK_F32, x->rows, w->rows) < 0)
+	    t_is(y, "matmul: output", QK_F32, x->rows, w->rows) < 0 ||
+	    (nb && t_is(nb, "matmul: batch sizes", QK_I32, 1, x->rows) < 0))
 		return -1;
 	if (!qk_type_is_weight(w->type))
 		return qk_seterr("matmul: %s is not a weight type", qk_type_name(w->type));
 	if (t_disjoint(y, x, "matmul") < 0)
 		return -1;
-	return be->ops->matmul(be->ctx, y, x, w);
+	return be->ops->matmul(be->ctx, y, x, w, nb);
 }
 
 int qk_rmsnorm(qk_backend *be, qk_tensor *y, const qk_tensor *x, const qk_tensor *g, float eps)
@@ -414,7 +415,7 @@ int qk_kv_store(qk_backend *be, qk_tensor *kc, qk_tensor *vc, const qk_tensor *k
 
 int qk_attention(qk_backend *be, qk_tensor *out, const qk_tensor *q, const qk_tensor *kc,
 		 const qk_tensor *vc, const qk_tensor *pos, const qk_tensor *seq,
-		 const qk_tensor *block_table, const qk_tensor *order, const qk_attn *p)
+		 const qk_tensor *block_table, const qk_tensor *nb, const qk_attn *p)
 {
 	if (p->n_head <= 0 || p->n_kv_head <= 0 || p->n_head % p->n_kv_head || p->head_dim <= 0 ||
 	    p->head_dim > 1024 || p->block_size <= 0 || !(p->scale == p->scale))
@@ -426,7 +427,7 @@ int qk_attention(qk_backend *be, qk_tensor *out, const qk_tensor *q, const qk_te
 	    kv_ok(vc, "attention: v cache", wkv) < 0 || t_is(pos, "attention: positions", QK_I32, 1, q->rows) < 0 ||
 	    t_is(seq, "attention: sequences", QK_I32, 1, q->rows) < 0 ||
 	    t_is(block_table, "attention: block table", QK_I32, -1, -1) < 0 ||
-	    (order && t_is(order, "attention: order", QK_I32, 1, q->rows) < 0))
+	    (nb && t_is(nb, "attention: batch sizes", QK_I32, 1, q->rows) < 0))
 		return -1;
 	if (kc->rows != vc->rows || kc->type != vc->type || kc->rows % p->block_size)
 		return qk_seterr("attention: caches of %lld and %lld rows (%s, %s), block size %d",
@@ -434,5 +435,5 @@ int qk_attention(qk_backend *be, qk_tensor *out, const qk_tensor *q, const qk_te
 				 qk_type_name(vc->type), p->block_size);
 	if (t_disjoint(out, kc, "attention") < 0 || t_disjoint(out, vc, "attention") < 0)
 		return -1;
-	return be->ops->attention(be->ctx, out, q, kc, vc, pos, seq, block_table, order, p);
+	return be->ops->attention(be->ctx, out, q, kc, vc, pos, seq, block_table, nb, p);
 }

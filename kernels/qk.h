@@ -259,8 +259,20 @@ qk_tensor qk_tensor_cols(const qk_tensor *t, int64_t c0, int64_t n);
  * All tensors F32 unless stated.  "in place" means y may be the same tensor
  * (same data and stride) as x; partial overlap is not allowed. */
 
-/* y[n][m] = x[n][k] . w[m][k]^T, w of any qk_type_is_weight type. */
-int qk_matmul(qk_backend *be, qk_tensor *y, const qk_tensor *x, const qk_tensor *w);
+/* Batch sizes.  llama.cpp picks its kernels, and so its order of float
+ * additions, by the number of tokens in an op: a prompt decoded in one go
+ * goes through its batched kernels (tinyBLAS, tiled and repacked GEMMs), a
+ * decode step through its one-token ones.  nb (I32 [1][n], or NULL: all
+ * 1) gives, per token, the size of the llama.cpp batch the token stands
+ * for (1 for a decode step; values below 1 count as 1), and the CPU
+ * kernels follow the order
+ * llama.cpp's build for the same ISA uses for that size.  A token's result
+ * depends only on its own inputs and its nb, never on the other tokens of
+ * the op, so results do not depend on how a caller batches tokens. */
+
+/* y[n][m] = x[n][k] . w[m][k]^T, w of any qk_type_is_weight type; nb as
+ * above. */
+int qk_matmul(qk_backend *be, qk_tensor *y, const qk_tensor *x, const qk_tensor *w, const qk_tensor *nb);
 
 /* y[n][d] = x / sqrt(mean(x^2) + eps) * g, g [1][d]; in place allowed. */
 int qk_rmsnorm(qk_backend *be, qk_tensor *y, const qk_tensor *x, const qk_tensor *g, float eps);
@@ -322,18 +334,12 @@ typedef struct qk_attn {
  * scores = scale * q.k in F32 (q rounded to half first when the cache is
  * F16, as ggml does), softmax with the sum in double, out = sum p_j v_j in
  * F32.  Block table entries, sequences and positions are checked.
- *
- * order (I32 [1][n], or NULL for all zeros) picks, per token, which of
- * llama.cpp's two summation orders an F16 cache's attention follows:
- * nonzero that of its batched matmuls (a prompt decoded in one go), 0 that
- * of a one-token decode.  A token's output depends only on its own q, its
- * sequence's cache and its order flag, never on the other tokens of the
- * op, so a caller that derives the flag from the sequence alone (q_fwd:
- * prompt tokens of prompts longer than one token) gets results that do not
- * depend on how tokens were batched. */
+ * nb: the batch sizes (see qk_matmul); with an F16 cache a token of nb >= 2
+ * follows llama.cpp's batched K.q and V.softmax matmuls, one of nb 1 its
+ * one-token ones. */
 int qk_attention(qk_backend *be, qk_tensor *out, const qk_tensor *q, const qk_tensor *kc,
 		 const qk_tensor *vc, const qk_tensor *pos, const qk_tensor *seq,
-		 const qk_tensor *block_table, const qk_tensor *order, const qk_attn *p);
+		 const qk_tensor *block_table, const qk_tensor *nb, const qk_attn *p);
 
 /* ---------------------------------------------------------------- backend */
 
@@ -347,7 +353,7 @@ typedef struct qk_backend_ops {
 	void (*tensor_free)(void *ctx, qk_tensor *t);
 	int (*tensor_set)(void *ctx, qk_tensor *t, const void *host);
 	int (*tensor_get)(void *ctx, const qk_tensor *t, void *host);
-	int (*matmul)(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tensor *w);
+	int (*matmul)(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tensor *w, const qk_tensor *nb);
 	int (*rmsnorm)(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tensor *g, float eps);
 	int (*rope)(void *ctx, qk_tensor *x, const qk_tensor *pos, const qk_rope *p);
 	int (*silu_mul)(void *ctx, qk_tensor *y, const qk_tensor *g, const qk_tensor *u);
@@ -359,7 +365,7 @@ typedef struct qk_backend_ops {
 			const qk_tensor *slots);
 	int (*attention)(void *ctx, qk_tensor *out, const qk_tensor *q, const qk_tensor *kc,
 			 const qk_tensor *vc, const qk_tensor *pos, const qk_tensor *seq,
-			 const qk_tensor *block_table, const qk_tensor *order, const qk_attn *p);
+			 const qk_tensor *block_table, const qk_tensor *nb, const qk_attn *p);
 } qk_backend_ops;
 
 /* Wrap a backend implementation; takes ownership of ctx (ops->free). */

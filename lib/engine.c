@@ -55,7 +55,8 @@ struct q_engine {
 	rq **run;              /* [max_seqs] */
 	int n_run;
 	int32_t *btok, *bpos, *bseq; /* [batch_tokens] */
-	uint8_t *bout, *bbat;   /* [batch_tokens] */
+	uint8_t *bout;
+	int32_t *bnb;          /* [batch_tokens] */
 	int next_id;
 	q_engine_stats st;
 };
@@ -108,8 +109,8 @@ q_engine *q_engine_new(const q_model *m, const q_tok *tok, qk_backend *be, const
 	e->bpos = malloc(bt * sizeof *e->bpos);
 	e->bseq = malloc(bt * sizeof *e->bseq);
 	e->bout = malloc(bt);
-	e->bbat = malloc(bt);
-	if (!e->run || !e->btok || !e->bpos || !e->bseq || !e->bout || !e->bbat) {
+	e->bnb = malloc(bt * sizeof *e->bnb);
+	if (!e->run || !e->btok || !e->bpos || !e->bseq || !e->bout || !e->bnb) {
 		q_engine_free(e);
 		return q_error("out of memory"), NULL;
 	}
@@ -150,7 +151,7 @@ void q_engine_free(q_engine *e)
 	free(e->bpos);
 	free(e->bseq);
 	free(e->bout);
-	free(e->bbat);
+	free(e->bnb);
 	free(e);
 }
 
@@ -401,6 +402,19 @@ static int pending(const q_engine *e)
 	return n;
 }
 
+/* The llama.cpp batch a token at position p of a request with n_prompt
+ * prompt tokens stands for (q_batch.nb): llama.cpp decodes a prompt in
+ * ubatches of LLAMA_UBATCH tokens (the oracle's n_ubatch), then one token
+ * per step; so the kernels add in its order whatever our own batching. */
+#define LLAMA_UBATCH 512
+static int llama_batch_size(int n_prompt, int p)
+{
+	if (p >= n_prompt)
+		return 1;
+	int u0 = p / LLAMA_UBATCH * LLAMA_UBATCH;
+	return n_prompt - u0 < LLAMA_UBATCH ? n_prompt - u0 : LLAMA_UBATCH;
+}
+
 /* One step: plan, assemble, run the model, sample, stream (see engine.h). */
 int q_engine_step(q_engine *e)
 {
@@ -430,8 +444,7 @@ int q_engine_step(q_engine *e)
 			e->bpos[n] = p;
 			e->bseq[n] = r->seq;
 			e->bout[n] = (uint8_t)is_out(r, p);
-			/* llama.cpp decodes a prompt in one batch, then one token per step */
-			e->bbat[n] = p < r->res.n_prompt && r->res.n_prompt > 1;
+			e->bnb[n] = llama_batch_size(r->res.n_prompt, p);
 		}
 	}
 	if (n > 0) {
@@ -439,7 +452,7 @@ int q_engine_step(q_engine *e)
 		e->st.mixed_steps += n_dec > 0 && n_dec < n;
 		e->st.decode_tokens += n_dec;
 		e->st.prefill_tokens += n - n_dec;
-		q_batch b = {.n = n, .tok = e->btok, .pos = e->bpos, .seq = e->bseq, .out = e->bout, .batched = e->bbat};
+		q_batch b = {.n = n, .tok = e->btok, .pos = e->bpos, .seq = e->bseq, .nb = e->bnb, .out = e->bout};
 		if (q_fwd_run(e->fwd, &b) < 0) {
 			const char *msg = q_errmsg();
 			for (int i = 0; i < e->n_run; i++)

@@ -476,9 +476,9 @@ struct q_fwd {
 	float *bias_host;      /* its host staging, T * nh * hd */
 	qk_tensor xo;          /* [max_out][d] residual of the output rows */
 	qk_tensor logits;      /* [max_out][n_vocab] */
-	qk_tensor ids, pos, seq, slots, order; /* I32 [1][T] */
+	qk_tensor ids, pos, seq, slots, nb, nbo; /* I32 [1][T]; nbo: of the output rows */
 	int32_t *slot_host;    /* [T] */
-	int32_t *order_host;   /* [T] */
+	int32_t *nb_host, *nbo_host; /* [T] */
 	int32_t *out_rows;     /* [T]: batch row of each output row */
 	float *logits_host;    /* [max_out][n_vocab] */
 	int n_out;
@@ -521,9 +521,10 @@ q_fwd *q_fwd_new(const q_model *m, q_kv *kv, int max_tok)
 		wkv = (int64_t)hp->n_kv_head * hp->head_dim;
 	qk_backend *be = m->be;
 	f->slot_host = malloc((size_t)T * sizeof *f->slot_host);
-	f->order_host = malloc((size_t)T * sizeof *f->order_host);
+	f->nb_host = malloc((size_t)T * sizeof *f->nb_host);
+	f->nbo_host = malloc((size_t)T * sizeof *f->nbo_host);
 	f->out_rows = malloc((size_t)T * sizeof *f->out_rows);
-	if (!f->slot_host || !f->order_host || !f->out_rows) {
+	if (!f->slot_host || !f->nb_host || !f->nbo_host || !f->out_rows) {
 		q_fwd_free(f);
 		return q_error("out of memory"), NULL;
 	}
@@ -535,7 +536,7 @@ q_fwd *q_fwd_new(const q_model *m, q_kv *kv, int max_tok)
 	    qk_tensor_alloc(be, &f->up, QK_F32, T, hp->n_ff) < 0 ||
 	    qk_tensor_alloc(be, &f->ids, QK_I32, 1, T) < 0 || qk_tensor_alloc(be, &f->pos, QK_I32, 1, T) < 0 ||
 	    qk_tensor_alloc(be, &f->seq, QK_I32, 1, T) < 0 || qk_tensor_alloc(be, &f->slots, QK_I32, 1, T) < 0 ||
-	    qk_tensor_alloc(be, &f->order, QK_I32, 1, T) < 0 ||
+	    qk_tensor_alloc(be, &f->nb, QK_I32, 1, T) < 0 || qk_tensor_alloc(be, &f->nbo, QK_I32, 1, T) < 0 ||
 	    (hp->arch == Q_ARCH_QWEN2 && qk_tensor_alloc(be, &f->bias, QK_F32, T, wq) < 0))
 		goto oom;
 	if (hp->arch == Q_ARCH_QWEN2 && !(f->bias_host = malloc((size_t)(T * wq) * sizeof(float)))) {
@@ -594,12 +595,13 @@ void q_fwd_free(q_fwd *f)
 		return;
 	qk_backend *be = f->m->be;
 	qk_tensor *ts[] = {&f->x, &f->h, &f->q, &f->k, &f->v, &f->att, &f->o, &f->gate, &f->up, &f->bias,
-			   &f->xo, &f->logits, &f->ids, &f->pos, &f->seq, &f->slots, &f->order};
+			   &f->xo, &f->logits, &f->ids, &f->pos, &f->seq, &f->slots, &f->nb, &f->nbo};
 	for (size_t i = 0; i < sizeof ts / sizeof *ts; i++)
 		qk_tensor_free(be, ts[i]);
 	free(f->bias_host);
 	free(f->slot_host);
-	free(f->order_host);
+	free(f->nb_host);
+	free(f->nbo_host);
 	free(f->out_rows);
 	free(f->logits_host);
 	free(f);
@@ -647,12 +649,23 @@ static int check_batch(q_fwd *f, const q_batch *b)
 		if (b->pos[i] < 0 || b->pos[i] >= q_kv_seq_capacity(f->kv, b->seq[i]))
 			return q_error("forward: position %d of sequence %d has no cache block", b->pos[i], b->seq[i]);
 		f->slot_host[i] = q_kv_slot(f->kv, b->seq[i], b->pos[i]);
-		f->order_host[i] = b->batched && b->batched[i];
+		f->nb_host[i] = b->nb && b->nb[i] > 1 ? b->nb[i] : 1;
 		if (b->out[i]) {
 			if (f->n_out == f->max_out)
 				return q_error("forward: more than %d rows of logits in one batch", f->max_out);
 			f->out_rows[f->n_out++] = i;
 		}
+	}
+	/* The output rows' batch sizes: llama.cpp runs the last layer's FFN
+	 * and the output matmul over its outputs only, so a row that is its
+	 * sequence's only output here stands for a batch of 1 (a prompt
+	 * decoded for its last logits); rows of a sequence with several
+	 * outputs (teacher forcing) keep theirs. */
+	for (int j = 0; j < f->n_out; j++) {
+		int t = f->out_rows[j], s = b->seq[t];
+		int several = (j > 0 && b->seq[f->out_rows[j - 1]] == s) ||
+			      (j + 1 < f->n_out && b->seq[f->out_rows[j + 1]] == s);
+		f->nbo_host[j] = several ? f->nb_host[t] : 1;
 	}
 	return 0;
 }
@@ -670,7 +683,7 @@ int q_fwd_run(q_fwd *f, const q_batch *b)
 	if (!table)
 		return -1;
 	qk_tensor ids = head(&f->ids, n), pos = head(&f->pos, n), seq = head(&f->seq, n),
-		  slots = head(&f->slots, n), order = head(&f->order, n);
+		  slots = head(&f->slots, n), nb = head(&f->nb, n), nbo = head(&f->nbo, n_out);
 	size_t ib = (size_t)n * sizeof(int32_t);
 	qk_tensor x = top(&f->x, n), h = top(&f->h, n), q = top(&f->q, n), k = top(&f->k, n),
 		  v = top(&f->v, n), att = top(&f->att, n), o = top(&f->o, n);
@@ -681,13 +694,14 @@ int q_fwd_run(q_fwd *f, const q_batch *b)
 		      .block_size = q_kv_block_size(f->kv), .scale = 1.0f / sqrtf((float)hp->head_dim)};
 	if (qk_tensor_set(be, &ids, b->tok, ib) < 0 || qk_tensor_set(be, &pos, b->pos, ib) < 0 ||
 	    qk_tensor_set(be, &seq, b->seq, ib) < 0 || qk_tensor_set(be, &slots, f->slot_host, ib) < 0 ||
-	    qk_tensor_set(be, &order, f->order_host, ib) < 0 ||
+	    qk_tensor_set(be, &nb, f->nb_host, ib) < 0 ||
+	    (n_out && qk_tensor_set(be, &nbo, f->nbo_host, (size_t)n_out * sizeof(int32_t)) < 0) ||
 	    qk_embed(be, &x, &m->tok_embd, &ids) < 0)
 		goto fail;
 	for (int il = 0; il < hp->n_layer; il++) {
 		const layer *L = &m->layers[il];
-		if (qk_rmsnorm(be, &h, &x, &L->attn_norm, hp->rms_eps) < 0 || qk_matmul(be, &q, &h, &L->wq) < 0 ||
-		    qk_matmul(be, &k, &h, &L->wk) < 0 || qk_matmul(be, &v, &h, &L->wv) < 0)
+		if (qk_rmsnorm(be, &h, &x, &L->attn_norm, hp->rms_eps) < 0 || qk_matmul(be, &q, &h, &L->wq, &nb) < 0 ||
+		    qk_matmul(be, &k, &h, &L->wk, &nb) < 0 || qk_matmul(be, &v, &h, &L->wv, &nb) < 0)
 			goto fail;
 		if (L->bq && (add_bias(f, &q, L->bq, n) < 0 || add_bias(f, &k, L->bk, n) < 0 ||
 			      add_bias(f, &v, L->bv, n) < 0))
@@ -697,16 +711,17 @@ int q_fwd_run(q_fwd *f, const q_batch *b)
 			goto fail;
 		if (qk_rope_apply(be, &q, &pos, &rq) < 0 || qk_rope_apply(be, &k, &pos, &rk) < 0 ||
 		    qk_kv_store(be, q_kv_k(f->kv, il), q_kv_v(f->kv, il), &k, &v, &slots) < 0 ||
-		    qk_attention(be, &att, &q, q_kv_k(f->kv, il), q_kv_v(f->kv, il), &pos, &seq, table, &order, &ap) < 0 ||
-		    qk_matmul(be, &o, &att, &L->wo) < 0)
+		    qk_attention(be, &att, &q, q_kv_k(f->kv, il), q_kv_v(f->kv, il), &pos, &seq, table, &nb, &ap) < 0 ||
+		    qk_matmul(be, &o, &att, &L->wo, &nb) < 0)
 			goto fail;
-		qk_tensor cur = x;
+		qk_tensor cur = x, *fnb = &nb;
 		if (il == hp->n_layer - 1) {
 			if (n_out == 0)
 				return 0;
 			if (n_out < n) {
 				/* only the output rows go on: gather them while adding the residual */
 				cur = top(&f->xo, n_out);
+				fnb = &nbo;
 				for (int64_t j = 0; j < n_out; j++) {
 					qk_tensor yj = qk_tensor_rows(&cur, j, 1), oj = qk_tensor_rows(&o, f->out_rows[j], 1),
 						  xj = qk_tensor_rows(&x, f->out_rows[j], 1);
@@ -719,14 +734,15 @@ int q_fwd_run(q_fwd *f, const q_batch *b)
 			goto fail;
 		int64_t r = cur.rows;
 		qk_tensor hr = top(&f->h, r), gr = top(&f->gate, r), ur = top(&f->up, r), orr = top(&f->o, r);
-		if (qk_rmsnorm(be, &hr, &cur, &L->ffn_norm, hp->rms_eps) < 0 || qk_matmul(be, &gr, &hr, &L->w_gate) < 0 ||
-		    qk_matmul(be, &ur, &hr, &L->w_up) < 0 || qk_silu_mul(be, &gr, &gr, &ur) < 0 ||
-		    qk_matmul(be, &orr, &gr, &L->w_down) < 0 || qk_add(be, &cur, &orr, &cur) < 0)
+		if (qk_rmsnorm(be, &hr, &cur, &L->ffn_norm, hp->rms_eps) < 0 ||
+		    qk_matmul(be, &gr, &hr, &L->w_gate, fnb) < 0 || qk_matmul(be, &ur, &hr, &L->w_up, fnb) < 0 ||
+		    qk_silu_mul(be, &gr, &gr, &ur) < 0 || qk_matmul(be, &orr, &gr, &L->w_down, fnb) < 0 ||
+		    qk_add(be, &cur, &orr, &cur) < 0)
 			goto fail;
 		if (il == hp->n_layer - 1) {
 			qk_tensor ho = top(&f->h, n_out), lo = top(&f->logits, n_out);
 			if (qk_rmsnorm(be, &ho, &cur, &m->out_norm, hp->rms_eps) < 0 ||
-			    qk_matmul(be, &lo, &ho, &m->output) < 0 ||
+			    qk_matmul(be, &lo, &ho, &m->output, fnb) < 0 ||
 			    qk_tensor_get(be, &lo, f->logits_host, (size_t)n_out * (size_t)hp->n_vocab * sizeof(float)) < 0)
 				goto fail;
 		}

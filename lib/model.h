@@ -52,15 +52,15 @@ const q_hparams *q_model_hparams(const q_model *m);
 const char *q_model_arch_name(const q_model *m);
 
 /* A batch: n tokens, token i being tok[i] at position pos[i] of sequence
- * seq[i]; out[i] != 0 asks for its logits; batched[i] != 0 (batched may be
- * NULL: none) has its attention follow llama.cpp's batched summation order
- * instead of its one-token one (qk_attention's order; q_engine sets it for
- * the prompt tokens of prompts longer than one token).  The arrays are the
- * caller's. */
+ * seq[i]; out[i] != 0 asks for its logits; nb[i] (nb may be NULL: all 1)
+ * is the size of the llama.cpp batch the token stands for, which picks the
+ * kernels' order of additions (qk_matmul; q_engine: a prompt token the
+ * size of the llama.cpp ubatch that would decode it, a generated token 1).
+ * The arrays are the caller's. */
 typedef struct q_batch {
 	int n;
-	const int32_t *tok, *pos, *seq;
-	const uint8_t *out, *batched;
+	const int32_t *tok, *pos, *seq, *nb;
+	const uint8_t *out;
 } q_batch;
 
 typedef struct q_fwd q_fwd;

@@ -180,7 +180,7 @@ static int64_t row_chunk(int64_t m, int nth)
 	return c < 16 ? 16 : (c + 15) / 16 * 16;
 }
 
-static int cpu_matmul(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tensor *w)
+static int cpu_matmul(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tensor *w, const qk_tensor *nb)
 {
 	cpu *c = ctx;
 	int packed = (w->flags & QK_PACKED) != 0;
@@ -192,6 +192,7 @@ static int cpu_matmul(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tens
 	j.g.w = w->data;
 	j.g.w_stride = w->stride;
 	j.g.k = w->cols;
+	j.g.m = w->rows;
 	j.g.y = y->data;
 	j.g.ldy = y->stride / sizeof(float);
 	if (kind == QK_ACT_F32) {
@@ -205,7 +206,21 @@ static int cpu_matmul(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tens
 		j.g.x.p = c->scratch;
 		qk_pool_run(c->pool, quant_job, &j, x->rows, 4);
 	}
-	qk_pool_run(c->pool, gemm_job, &j, j.m, row_chunk(j.m, qk_pool_size(c->pool)));
+	/* one pass over the rows per run of tokens with the same batch size */
+	const int32_t *nbv = nb ? nb->data : NULL;
+	const qk_act all = j.g.x;
+	float *y0 = j.g.y;
+	for (int64_t t0 = 0, t1; t0 < x->rows; t0 = t1) {
+		int v = nbv && nbv[t0] > 1 ? nbv[t0] : 1;
+		for (t1 = t0 + 1; t1 < x->rows && (nbv && nbv[t1] > 1 ? nbv[t1] : 1) == v; t1++)
+			;
+		j.g.nb = v;
+		j.g.x = all;
+		j.g.x.n = t1 - t0;
+		j.g.x.p = all.p + (size_t)t0 * all.stride;
+		j.g.y = y0 + (size_t)t0 * j.g.ldy;
+		qk_pool_run(c->pool, gemm_job, &j, j.m, row_chunk(j.m, qk_pool_size(c->pool)));
+	}
 	return 0;
 }
 
@@ -360,7 +375,7 @@ typedef struct attn_job {
 	float *out;
 	size_t out_stride;
 	const qk_tensor *q, *kc, *vc;
-	const int32_t *pos, *seq, *bt, *order; /* order may be NULL */
+	const int32_t *pos, *seq, *bt, *nb; /* nb may be NULL */
 	int64_t bt_cols, n;
 	const qk_attn *p;
 	uint8_t *scratch;      /* per thread: rows, scores (+ slots), rounded q */
@@ -398,9 +413,9 @@ static void attn_job_run(void *arg, int ith, int64_t i0, int64_t i1)
 				qh[d] = qk_fp16_to_fp32(qk_fp32_to_fp16(q[d]));
 			q = qh;
 		}
-		/* F16: llama.cpp's batch order (mode 2) or its one-token
-		 * order (mode 1), as the token's order flag says */
-		int mode = f16 ? (j->order && j->order[t] ? 2 : 1) : 0;
+		/* F16: llama.cpp's batched order (mode 2) for a token of a
+		 * batch, its one-token order (mode 1) for a decode step */
+		int mode = f16 ? (j->nb && j->nb[t] > 1 ? 2 : 1) : 0;
 		size_t off = (size_t)kvh * p->head_dim * es;
 		j->isa->attn_head(j->out + (size_t)t * j->out_stride + (size_t)h * p->head_dim, q,
 				  (const uint8_t *)j->kc->data + off, (const uint8_t *)j->vc->data + off,
@@ -410,7 +425,7 @@ static void attn_job_run(void *arg, int ith, int64_t i0, int64_t i1)
 
 static int cpu_attention(void *ctx, qk_tensor *out, const qk_tensor *q, const qk_tensor *kc,
 			 const qk_tensor *vc, const qk_tensor *pos, const qk_tensor *seq,
-			 const qk_tensor *block_table, const qk_tensor *order, const qk_attn *p)
+			 const qk_tensor *block_table, const qk_tensor *nb, const qk_attn *p)
 {
 	cpu *c = ctx;
 	const int32_t *ps = pos->data, *sq = seq->data, *bt = block_table->data;
@@ -445,7 +460,7 @@ static int cpu_attention(void *ctx, qk_tensor *out, const qk_tensor *q, const qk
 	for (int i = 0; i < nth; i++)
 		*(int64_t *)(c->scratch2 + (size_t)i * per) = -1;
 	attn_job j = {.isa = c->isa, .out = out->data, .out_stride = out->stride / 4, .q = q, .kc = kc, .vc = vc,
-		      .pos = ps, .seq = sq, .bt = bt, .order = order ? order->data : NULL, .bt_cols = block_table->cols, .n = q->rows, .p = p,
+		      .pos = ps, .seq = sq, .bt = bt, .nb = nb ? nb->data : NULL, .bt_cols = block_table->cols, .n = q->rows, .p = p,
 		      .scratch = c->scratch2, .per_thread = per, .maxn = maxn};
 	qk_pool_run(c->pool, attn_job_run, &j, q->rows * p->n_head, 1);
 	return 0;

@@ -65,12 +65,15 @@ size_t qk_act_layout(qk_act *a, int kind, int64_t n, int64_t k);
 
 /* ------------------------------------------------------------ kernel table */
 
-/* One matmul job: rows [r0, r1) of w against all n rows of x;
- * y[t * ldy + r] for token t and weight row r. */
+/* One matmul job: rows [r0, r1) of w against all n rows of x, which all
+ * stand for the same llama.cpp batch size nb (cpu_matmul splits an op into
+ * runs of equal nb); y[t * ldy + r] for token t and weight row r. */
 typedef struct qk_gemm {
 	const uint8_t *w;
 	size_t w_stride;
 	int64_t k;
+	int64_t m;             /* rows of the whole weight */
+	int nb;                /* llama.cpp batch size all x rows stand for (qk_matmul), >= 1 */
 	qk_act x;
 	float *y;
 	size_t ldy;            /* floats */

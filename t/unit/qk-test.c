@@ -141,7 +141,7 @@ static int matmul(qk_backend *be, qk_type t, const uint8_t *w, int64_t m, int64_
 	qk_tensor tw, tx, ty;
 	if (qk_tensor_load(be, &tw, t, m, k, w) < 0 || qk_tensor_alloc(be, &tx, QK_F32, n, k) < 0 ||
 	    qk_tensor_alloc(be, &ty, QK_F32, n, m) < 0 ||
-	    qk_tensor_set(be, &tx, x, (size_t)(n * k) * 4) < 0 || qk_matmul(be, &ty, &tx, &tw) < 0 ||
+	    qk_tensor_set(be, &tx, x, (size_t)(n * k) * 4) < 0 || qk_matmul(be, &ty, &tx, &tw, NULL) < 0 ||
 	    qk_tensor_get(be, &ty, y, (size_t)(n * m) * 4) < 0) {
 		FAIL("matmul %s: %s", qk_type_name(t), qk_errmsg());
 		return -1;
@@ -1041,10 +1041,10 @@ static double time_matmul(qk_backend *be, qk_type t, int64_t m, int64_t k, int64
 	double times[1000];
 	int runs = 0;
 	double start = now();
-	qk_matmul(be, &ty, &tx, &tw);
+	qk_matmul(be, &ty, &tx, &tw, NULL);
 	while (runs < 1000 && (runs < 5 || now() - start < budget)) {
 		double t0 = now();
-		qk_matmul(be, &ty, &tx, &tw);
+		qk_matmul(be, &ty, &tx, &tw, NULL);
 		times[runs++] = now() - t0;
 	}
 	qsort(times, (size_t)runs, sizeof *times, cmp_double);
