@@ -413,9 +413,9 @@ static void attn_job_run(void *arg, int ith, int64_t i0, int64_t i1)
 				qh[d] = qk_fp16_to_fp32(qk_fp32_to_fp16(q[d]));
 			q = qh;
 		}
-		/* F16: llama.cpp's batched order (mode 2) for a token of a
-		 * batch, its one-token order (mode 1) for a decode step */
-		int mode = f16 ? (j->nb && j->nb[t] > 1 ? 2 : 1) : 0;
+		/* QK_ATT_BATCH: llama.cpp's batched order for a token of a
+		 * batch, its one-token order for a decode step */
+		int mode = (f16 ? QK_ATT_F16 : 0) | (j->nb && j->nb[t] > 1 ? QK_ATT_BATCH : 0);
 		size_t off = (size_t)kvh * p->head_dim * es;
 		j->isa->attn_head(j->out + (size_t)t * j->out_stride + (size_t)h * p->head_dim, q,
 				  (const uint8_t *)j->kc->data + off, (const uint8_t *)j->vc->data + off,

@@ -106,14 +106,16 @@ typedef struct qk_isa {
 	int64_t (*argmax)(const float *x, int64_t d);
 	/* One query head over n cached positions: out[hd] = sum_j p_j v_j,
 	 * p = softmax(scale * q.k_j); position j's k and v start at
-	 * k + rows[j] * stride and v + rows[j] * stride, F32 (f16 = 0) or
-	 * F16, in which case q was already rounded to half; f16 = 1 when the
-	 * op has one query token, 2 for a batch (llama.cpp's F16 attention
-	 * takes another summation order then, which AVX-512 mirrors).
-	 * scores: n rounded up to 64, plus 64 * hd floats. */
+	 * k + rows[j] * stride and v + rows[j] * stride.  mode: QK_ATT_F16
+	 * for an F16 cache (q was already rounded to half), QK_ATT_BATCH when
+	 * the token stands for a batch (llama.cpp's attention adds in another
+	 * order then, which the x86 ISAs mirror).  scores: n rounded up to
+	 * 64, plus 64 * hd floats. */
 	void (*attn_head)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
-			  const int64_t *rows, int64_t n, int hd, int f16, float scale, float *scores);
+			  const int64_t *rows, int64_t n, int hd, int mode, float scale, float *scores);
 } qk_isa;
+
+enum { QK_ATT_F16 = 1, QK_ATT_BATCH = 2 }; /* attn_head's mode bits */
 
 enum { QK_ISA_REF, QK_ISA_AVX2, QK_ISA_AVX512, QK_ISA_COUNT };
 
@@ -145,7 +147,7 @@ void qk_quant_q8x_ref(const float *x, const qk_act *a, uint8_t *row);
 void qk_quant_q8_ref(const float *x, const qk_act *a, uint8_t *row);
 void qk_quant_q8k_ref(const float *x, const qk_act *a, uint8_t *row);
 void qk_attn_head_ref(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
-		      const int64_t *rows, int64_t n, int hd, int f16, float scale, float *scores);
+		      const int64_t *rows, int64_t n, int hd, int mode, float scale, float *scores);
 /* Cos/sin of every rotated pair for one position (n_rot/2 of each). */
 void qk_rope_cache(const qk_rope *p, int32_t pos, float *c, float *s);
 

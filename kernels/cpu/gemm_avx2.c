@@ -18,7 +18,9 @@
 #define VF_ZERO _mm256_setzero_ps()
 #define VF_FMA _mm256_fmadd_ps
 #define VF_ADD _mm256_add_ps
+#define VF_MUL _mm256_mul_ps
 #define VF_HSUM hsum8
+#define VF_HSUM_F16DOT hsum8_hadd
 #define VF_LD_F32(p) _mm256_loadu_ps((const float *)(p))
 #define VF_LD_F16(p) _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p)))
 #define VF_LD_BF16(p) \

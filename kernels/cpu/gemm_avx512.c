@@ -19,7 +19,9 @@
 #define VF_ZERO _mm512_setzero_ps()
 #define VF_FMA _mm512_fmadd_ps
 #define VF_ADD _mm512_add_ps
+#define VF_MUL _mm512_mul_ps
 #define VF_HSUM hsum16
+#define VF_HSUM_F16DOT hsum16 /* _mm512_reduce_add_ps: the same halving tree */
 #define VF_LD_F32(p) _mm512_loadu_ps((const void *)(p))
 #define VF_LD_F16(p) _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(p)))
 #define VF_LD_BF16(p) \

@@ -27,8 +27,9 @@
  * of 32 bytes into 8 int32 lanes of acc, MADD16(acc, a16, b16) adding
  * pairwise int16 products to acc; NTX and R32, the token and row tiles of
  * the 32-block kernels; VF (float vector of VW lanes) with
- * VF_ZERO, VF_FMA, VF_ADD, VF_HSUM, VF_LD_F32/F16/BF16 (load VW values
- * as floats); optionally BF16_TILE, a tile for BF16 weights of its own.
+ * VF_ZERO, VF_FMA, VF_ADD, VF_MUL, VF_HSUM (the halving tree),
+ * VF_HSUM_F16DOT (ggml_vec_dot_f16's reduction), VF_LD_F32/F16/BF16 (load
+ * VW values as floats); optionally BF16_TILE, a tile for BF16 weights of its own.
  */
 #include "cpu.h"
 
@@ -57,6 +58,15 @@ INLINE float hsum8(__m256 v)
 	s = _mm_add_ps(s, _mm_movehl_ps(s, s));
 	s = _mm_add_ss(s, _mm_movehdup_ps(s));
 	return _mm_cvtss_f32(s);
+}
+
+/* ggml's AVX reduction of an F32/F16 dot (GGML_F32x8_REDUCE's last step):
+ * the halves added, then two _mm_hadd_ps (adjacent lanes). */
+INLINE float hsum8_hadd(__m256 v)
+{
+	__m128 t = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+	t = _mm_hadd_ps(t, t);
+	return _mm_cvtss_f32(_mm_hadd_ps(t, t));
 }
 
 INLINE int32_t hsum8i(__m256i v)
@@ -166,6 +176,57 @@ INLINE void tile_init(const qk_gemm *g, int64_t t0, int nt, tile *tl)
 /* Q4_0: nibble - 8. */
 #define LOAD_Q4_0(B) _mm256_sub_epi8(nibbles32((B).qs), _mm256_set1_epi8(8))
 S8_TILE(q4_0_tile, qk_block_q4_0, LOAD_Q4_0)
+
+/* Q4_0 weights of a multiple of 8 rows are repacked by llama.cpp (its
+ * q4_0_8x8 layout on AVX2 and AVX-512) and multiplied in another order,
+ * for one token and for a batch alike: per (row, token) one scalar chain
+ * over the blocks, acc = fma((float)I_b, d_w * d_x, acc) with I_b the
+ * block's whole integer dot. */
+INLINE void q4_0r_tile(const qk_gemm *g, int64_t r, const int nr, int64_t t0, const int nt)
+{
+	const qk_block_q4_0 *w[R32];
+	UNROLL
+	for (int i = 0; i < nr; i++)
+		w[i] = (const qk_block_q4_0 *)ROW(g, r + i);
+	tile tl;
+	tile_init(g, t0, nt, &tl);
+	float acc[R32][NTX];
+	UNROLL
+	for (int i = 0; i < nr; i++)
+		UNROLL
+		for (int t = 0; t < nt; t++)
+			acc[i][t] = 0;
+	for (int64_t b = 0; b < g->k / QK_32; b++) {
+		__m256i wq[R32], aw[R32];
+		float dw[R32];
+		UNROLL
+		for (int i = 0; i < nr; i++) {
+			wq[i] = LOAD_Q4_0(w[i][b]);
+			aw[i] = _mm256_sign_epi8(wq[i], wq[i]);
+			dw[i] = h2f(w[i][b].d);
+		}
+		UNROLL
+		for (int t = 0; t < nt; t++) {
+			__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * b));
+			float dx = tl.d[t][b];
+			UNROLL
+			for (int i = 0; i < nr; i++) {
+				__m256i p = _mm256_setzero_si256();
+				DOT_US8(p, aw[i], _mm256_sign_epi8(x, wq[i]));
+				acc[i][t] = fmaf((float)hsum8i(p), dw[i] * dx, acc[i][t]);
+			}
+		}
+	}
+	UNROLL
+	for (int i = 0; i < nr; i++)
+		UNROLL
+		for (int t = 0; t < nt; t++)
+			OUT(g, t0 + t, r + i) = acc[i][t];
+}
+
+/* Q4_0 in the order of llama.cpp's kernel for this weight (see above). */
+#define Q4_0_TILE(g, r, nr, t0, nt) \
+	((g)->m % 8 == 0 ? q4_0r_tile(g, r, nr, t0, nt) : q4_0_tile(g, r, nr, t0, nt))
 
 /* Q4_1: u8 nibbles x s8 directly; the min term m * s per block in F32. */
 INLINE void q4_1_tile(const qk_gemm *g, int64_t r, const int nr, int64_t t0, const int nt)
@@ -411,13 +472,21 @@ INLINE void q6_k_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
 
 /* ------------------------------------------------------------- floats */
 
-/* Float weights, VW lanes per vector (8: AVX2, 16: AVX-512, from the
- * including file's VF_* macros), four chains of FMAs per token over
- * 4 * VW elements at a time, then one vector at a time into chain 0, then
- * the k % VW tail in scalar F32.  Tiles of 2 tokens (registers). The
- * activations of F16 weights are the F16-rounded values as floats. */
+/* Float weights in llama.cpp's orders; the activations of F16 / BF16
+ * weights are their F16 / BF16 roundings, as ggml makes them.
+ * - A batch (nb >= 2) of a weight with a multiple of 4 rows and k a
+ *   multiple of VW goes through tinyBLAS in llama.cpp: per (row, token) one
+ *   chain of VW lanes, fma(w, x, acc) over k in steps of VW, reduced by
+ *   VF_HSUM (the halving tree).
+ * - Otherwise ggml's vec_dot: four chains of VW lanes over steps of 4 VW
+ *   (FUSED: fma; BF16: a multiply then an add), folded (0+2) + (1+3) and
+ *   reduced by RED (F32 / F16: VF_HSUM_F16DOT, BF16: VF_HSUM), the
+ *   elements after the last whole step added one by one in double.
+ *   (ggml's F32 dot adds those in float; k is a multiple of 4 VW in every
+ *   model seen so far.)
+ * Tiles of NTF tokens (registers); a token's chains are its own. */
 #define NTF 2
-#define FLOAT_TILE(NAME, LDW, LDX, SCW, SCX, ESW, ESX)                                          \
+#define FLOAT_TILE(NAME, LDW, LDX, SCW, SCX, ESW, ESX, FUSED, RED)                               \
 INLINE void NAME(const qk_gemm *g, int64_t r, int64_t t0, const int nt)                        \
 {                                                                                               \
 	const uint8_t *w = ROW(g, r), *x[NTF];                                                  \
@@ -427,28 +496,37 @@ INLINE void NAME(const qk_gemm *g, int64_t r, int64_t t0, const int nt)         
 		x[t] = XROW(g, t0 + t);                                                         \
 		acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = VF_ZERO;                         \
 	}                                                                                       \
+	if (g->nb >= 2 && g->m % 4 == 0 && g->k % VW == 0) {                                    \
+		for (int64_t i = 0; i < g->k; i += VW) {                                        \
+			VF wv = LDW(w + ESW * i);                                               \
+			UNROLL                                                                 \
+			for (int t = 0; t < nt; t++)                                            \
+				acc[t][0] = VF_FMA(wv, LDX(x[t] + ESX * i), acc[t][0]);         \
+		}                                                                               \
+		UNROLL                                                                         \
+		for (int t = 0; t < nt; t++)                                                    \
+			OUT(g, t0 + t, r) = VF_HSUM(acc[t][0]);                                 \
+		return;                                                                         \
+	}                                                                                       \
 	int64_t i = 0;                                                                          \
 	for (; i + 4 * VW <= g->k; i += 4 * VW)                                                 \
 		UNROLL                                                                         \
 		for (int c = 0; c < 4; c++) {                                                   \
 			VF wv = LDW(w + ESW * (i + c * VW));                                    \
 			UNROLL                                                                 \
-			for (int t = 0; t < nt; t++)                                            \
-				acc[t][c] = VF_FMA(wv, LDX(x[t] + ESX * (i + c * VW)), acc[t][c]); \
+			for (int t = 0; t < nt; t++) {                                          \
+				VF xv = LDX(x[t] + ESX * (i + c * VW));                         \
+				acc[t][c] = FUSED ? VF_FMA(wv, xv, acc[t][c])                   \
+						  : VF_ADD(VF_MUL(wv, xv), acc[t][c]);         \
+			}                                                                      \
 		}                                                                               \
-	for (; i + VW <= g->k; i += VW) {                                                       \
-		VF wv = LDW(w + ESW * i);                                                       \
-		UNROLL                                                                         \
-		for (int t = 0; t < nt; t++)                                                    \
-			acc[t][0] = VF_FMA(wv, LDX(x[t] + ESX * i), acc[t][0]);                 \
-	}                                                                                       \
 	UNROLL                                                                                 \
 	for (int t = 0; t < nt; t++) {                                                          \
-		VF v = VF_ADD(VF_ADD(acc[t][0], acc[t][1]), VF_ADD(acc[t][2], acc[t][3]));      \
-		float s = VF_HSUM(v);                                                           \
+		VF v = VF_ADD(VF_ADD(acc[t][0], acc[t][2]), VF_ADD(acc[t][1], acc[t][3]));      \
+		double s = RED(v);                                                              \
 		for (int64_t j = i; j < g->k; j++)                                              \
-			s += SCW(w, j) * SCX(x[t], j);                                          \
-		OUT(g, t0 + t, r) = s;                                                          \
+			s += (double)(SCW(w, j) * SCX(x[t], j));                                \
+		OUT(g, t0 + t, r) = (float)s;                                                   \
 	}                                                                                       \
 }
 
@@ -456,10 +534,10 @@ INLINE float sc_f32(const uint8_t *p, int64_t i) { float f; memcpy(&f, p + 4 * i
 INLINE float sc_f16(const uint8_t *p, int64_t i) { uint16_t h; memcpy(&h, p + 2 * i, 2); return qk_fp16_to_fp32(h); }
 INLINE float sc_bf16(const uint8_t *p, int64_t i) { uint16_t h; memcpy(&h, p + 2 * i, 2); return qk_bf16_to_fp32(h); }
 
-FLOAT_TILE(f32_tile, VF_LD_F32, VF_LD_F32, sc_f32, sc_f32, 4, 4)
-FLOAT_TILE(f16_tile, VF_LD_F16, VF_LD_F32, sc_f16, sc_f32, 2, 4)
+FLOAT_TILE(f32_tile, VF_LD_F32, VF_LD_F32, sc_f32, sc_f32, 4, 4, 1, VF_HSUM_F16DOT)
+FLOAT_TILE(f16_tile, VF_LD_F16, VF_LD_F32, sc_f16, sc_f32, 2, 4, 1, VF_HSUM_F16DOT)
 #ifndef BF16_TILE
-FLOAT_TILE(bf16_tile, VF_LD_BF16, VF_LD_BF16, sc_bf16, sc_bf16, 2, 2)
+FLOAT_TILE(bf16_tile, VF_LD_BF16, VF_LD_BF16, sc_bf16, sc_bf16, 2, 2, 0, VF_HSUM)
 #define BF16_TILE bf16_tile
 #endif
 
@@ -590,7 +668,7 @@ static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)              
  * Q4_1 generation 123 tok/s with 1 row, 111 with 2, 87 with 4, on this
  * Zen 4); Q8_0 always one row (2.5x slower on its 49152 x 576 output
  * matrix with 2 or 4). */
-GEMM32(gemm_q4_0, q4_0_tile, R32)
+GEMM32(gemm_q4_0, Q4_0_TILE, R32)
 GEMM32(gemm_q4_1, q4_1_tile, R32)
 GEMM32(gemm_q8_0, q8_0_tile, 1)
 GEMM(gemm_q4_k, Q4K_TILE)

@@ -278,30 +278,36 @@ static int64_t QK_SFX(argmax)(const float *x, int64_t d)
 	return 0;
 }
 
-/* Attention over an F16 cache in llama.cpp's order (its non-flash path,
- * which made the goldens: K.q and V.softmax are matmuls with the F32
- * operand rounded to half).  A query token whose sequence has more tokens
- * in the op (batched = 1) takes the order of llama.cpp's batched matmul
- * (tinyBLAS), a lone token (decode) that of ggml_vec_dot_f16:
- * - q . k_j: batched, one chain of VW lanes over the head, reduced by
- *   VF_HSUM (the halving tree: lanes l and l + w/2 added, w halved);
- *   alone, four chains over steps of 4 VW, folded 0+2, 1+3, 0+1, reduced
- *   by VF_HSUM_F16DOT, the elements after the last whole step added in
- *   double;
+/* Attention in llama.cpp's order (its non-flash path, which made the
+ * goldens: K.q and V.softmax are matmuls).  A token standing for a batch
+ * (batched = 1) takes the order of llama.cpp's batched matmuls, a decode
+ * token that of its one-token ones:
+ * - q . k_j: with an F16 cache llama.cpp rounds q to half (the caller did)
+ *   and, batched, runs tinyBLAS: one chain of VW lanes over the head,
+ *   reduced by VF_HSUM (the halving tree: lanes l and l + w/2 added, w
+ *   halved).  Alone, and with an F32 cache always (q is not contiguous
+ *   there, so it takes ggml's vec_dot), four chains over steps of 4 VW,
+ *   folded (0+2) + (1+3), reduced by VF_HSUM_F16DOT; the elements after
+ *   the last whole step added in double (F16), or in float (F32, as GCC
+ *   compiled ggml_vec_dot_f32's tail: the products of whole fours rounded
+ *   and added in order, the last 1..3 by fused multiply-adds);
  * - times scale; e_j = ggml's exp (gexp) of s_j - max over VW positions
  *   at a time from position 0, each VW reduced by VF_HSUM and summed in
- *   double (positions past n count as masked: e = 0, which adds
- *   nothing, as llama.cpp's padded cache does); p_j = e_j * (float)(1 /
- *   sum), rounded to half;
+ *   double (positions past n count as masked: e = 0, which adds nothing,
+ *   as llama.cpp's padded cache does); p_j = e_j * (float)(1 / sum),
+ *   rounded to half for an F16 cache;
  * - out[d] = sum_j p_j v_j[d] as the transposed-V matmul: slot j % S of S
  *   accumulator chains per d (S = VW batched, 4 VW alone), positions in
- *   order, the slots then folded like the lanes of the q . k dots
- *   (alone: chains 0+2, 1+3, 0+1 first).
+ *   order, the slots then folded like the lanes of the dots above
+ *   (alone: chains (0+2) + (1+3) first, then VF_HSUM_F16DOT's tree).
  * Needs hd a multiple of VW.  scores: n rounded up to 64, plus 64 * hd
  * floats. */
-static void QK_SFX(attn_head_f16)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
-				  const int64_t *rows, int64_t n, int hd, int batched, float scale, float *scores)
+static void QK_SFX(attn_head_ggml)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
+				   const int64_t *rows, int64_t n, int hd, int f16, int batched, float scale,
+				   float *scores)
 {
+#define LD_KV(p) (f16 ? VF_LD_H(p) : VF_LD((const float *)(p)))
+	const size_t es = f16 ? 2 : 4;
 	const int64_t np = (n + 63) & ~(int64_t)63;
 	float *acc = scores + np;
 	float max = -INFINITY;
@@ -309,23 +315,34 @@ static void QK_SFX(attn_head_f16)(float *out, const float *q, const uint8_t *k, 
 	for (int64_t j = 0; j < n; j++) {
 		const uint8_t *kr = k + (size_t)rows[j] * stride;
 		float s;
-		if (batched) {
+		if (batched && f16) {
 			VF a = VF_ZERO;
 			for (int d = 0; d < hd; d += VW)
-				a = VF_FMA(VF_LD_H(kr + 2 * d), VF_LD(q + d), a);
+				a = VF_FMA(LD_KV(kr + es * d), VF_LD(q + d), a);
 			s = VF_HSUM(a);
 		} else {
-			double sum = 0;
+			float red = 0;
 			if (dp) {
 				VF a[4] = {VF_ZERO, VF_ZERO, VF_ZERO, VF_ZERO};
 				for (int d = 0; d < dp; d += 4 * VW)
 					for (int c = 0; c < 4; c++)
-						a[c] = VF_FMA(VF_LD_H(kr + 2 * (d + VW * c)), VF_LD(q + d + VW * c), a[c]);
-				sum = VF_HSUM_F16DOT(VF_ADD(VF_ADD(a[0], a[2]), VF_ADD(a[1], a[3])));
+						a[c] = VF_FMA(LD_KV(kr + es * (d + VW * c)), VF_LD(q + d + VW * c), a[c]);
+				red = VF_HSUM_F16DOT(VF_ADD(VF_ADD(a[0], a[2]), VF_ADD(a[1], a[3])));
 			}
-			for (int d = dp; d < hd; d++)
-				sum += (double)(qk_fp16_to_fp32((uint16_t)(kr[2 * d] | kr[2 * d + 1] << 8)) * q[d]);
-			s = (float)sum;
+			if (f16) {
+				double sum = red;
+				for (int d = dp; d < hd; d++)
+					sum += (double)(qk_fp16_to_fp32((uint16_t)(kr[2 * d] | kr[2 * d + 1] << 8)) * q[d]);
+				s = (float)sum;
+			} else {
+				const float *kf = (const float *)kr;
+				int d = dp;
+				for (; d + 4 <= hd; d++)
+					red += kf[d] * q[d];
+				for (; d < hd; d++)
+					red = fmaf(kf[d], q[d], red);
+				s = red;
+			}
 		}
 		scores[j] = s * scale;
 		max = scores[j] > max ? scores[j] : max;
@@ -344,8 +361,10 @@ static void QK_SFX(attn_head_f16)(float *out, const float *q, const uint8_t *k, 
 		sum += (double)VF_HSUM(e);
 	}
 	const VF inv = VF_SET1((float)(1.0 / sum));
-	for (int64_t j = 0; j < n; j += VW)
-		VF_ST(scores + j, VF_ROUND_H(VF_MUL(VF_LD(scores + j), inv)));
+	for (int64_t j = 0; j < n; j += VW) {
+		VF pj = VF_MUL(VF_LD(scores + j), inv);
+		VF_ST(scores + j, f16 ? VF_ROUND_H(pj) : pj);
+	}
 	const int S = batched ? VW : 4 * VW;
 	memset(acc, 0, (size_t)S * (size_t)hd * sizeof(float));
 	for (int64_t j = 0; j < n; j++) {
@@ -353,7 +372,7 @@ static void QK_SFX(attn_head_f16)(float *out, const float *q, const uint8_t *k, 
 		float *a = acc + (size_t)(j % S) * (size_t)hd;
 		VF pj = VF_SET1(scores[j]);
 		for (int d = 0; d < hd; d += VW)
-			VF_ST(a + d, VF_FMA(VF_LD_H(vr + 2 * d), pj, VF_LD(a + d)));
+			VF_ST(a + d, VF_FMA(LD_KV(vr + es * d), pj, VF_LD(a + d)));
 	}
 #define A_(l) VF_LD(acc + (size_t)(l) * (size_t)hd + d)
 	for (int d = 0; d < hd; d += VW) {
@@ -369,66 +388,19 @@ static void QK_SFX(attn_head_f16)(float *out, const float *q, const uint8_t *k, 
 		VF_ST(out + d, b[0]);
 	}
 #undef A_
+#undef LD_KV
 }
 
-/* Attention for one query head (see cpu.h): q.k with two FMA chains per
- * row, exp over all scores, then out += p_j * v_j row by row.  Heads whose
- * size is not a multiple of 2 * VW take the reference. */
+/* One query head (see cpu.h): llama.cpp's order above when the head is a
+ * multiple of VW, else the reference. */
 static void QK_SFX(attn_head)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
-			      const int64_t *rows, int64_t n, int hd, int f16, float scale, float *scores)
+			      const int64_t *rows, int64_t n, int hd, int mode, float scale, float *scores)
 {
-	if (f16 && hd % VW == 0) {
-		QK_SFX(attn_head_f16)(out, q, k, v, stride, rows, n, hd, f16 == 2, scale, scores);
-		return;
-	}
-	if (hd % (2 * VW)) {
-		qk_attn_head_ref(out, q, k, v, stride, rows, n, hd, f16, scale, scores);
-		return;
-	}
-	TAIL_BUF;
-	float max = -INFINITY;
-	for (int64_t j = 0; j < n; j++) {
-		const uint8_t *kr = k + (size_t)rows[j] * stride;
-		VF a0 = VF_ZERO, a1 = VF_ZERO;
-		for (int d = 0; d < hd; d += 2 * VW) {
-			VF k0 = f16 ? VF_LD_H(kr + 2 * d) : VF_LD((const float *)kr + d);
-			VF k1 = f16 ? VF_LD_H(kr + 2 * (d + VW)) : VF_LD((const float *)kr + d + VW);
-			a0 = VF_FMA(VF_LD(q + d), k0, a0);
-			a1 = VF_FMA(VF_LD(q + d + VW), k1, a1);
-		}
-		scores[j] = VF_HSUM(VF_ADD(a0, a1)) * scale;
-		max = scores[j] > max ? scores[j] : max;
-	}
-	VF m = VF_SET1(max);
-	VD acc = VD_ZERO;
-	double sum = 0;
-	int64_t j = 0;
-	for (; j + VW <= n; j += VW) {
-		VF e = vexp(VF_SUB(VF_LD(scores + j), m));
-		VF_ST(scores + j, e);
-		VF_SUM_D(acc, e);
-	}
-	if (j < n) {
-		memset(tail_, 0, sizeof tail_);
-		memcpy(tail_[0], scores + j, (size_t)(n - j) * 4);
-		VF_ST(tail_[1], vexp(VF_SUB(VF_LD(tail_[0]), m)));
-		for (int64_t i = j; i < n; i++) {
-			scores[i] = tail_[1][i - j];
-			sum += (double)scores[i];
-		}
-	}
-	sum += VD_HSUM(acc);
-	float inv = (float)(1.0 / sum);
-	for (int d = 0; d < hd; d += VW)
-		VF_ST(out + d, VF_ZERO);
-	for (j = 0; j < n; j++) {
-		const uint8_t *vr = v + (size_t)rows[j] * stride;
-		VF pj = VF_SET1(scores[j] * inv);
-		for (int d = 0; d < hd; d += VW) {
-			VF vv = f16 ? VF_LD_H(vr + 2 * d) : VF_LD((const float *)vr + d);
-			VF_ST(out + d, VF_FMA(pj, vv, VF_LD(out + d)));
-		}
-	}
+	if (hd % VW)
+		qk_attn_head_ref(out, q, k, v, stride, rows, n, hd, mode, scale, scores);
+	else
+		QK_SFX(attn_head_ggml)(out, q, k, v, stride, rows, n, hd, mode & QK_ATT_F16, (mode & QK_ATT_BATCH) != 0,
+				       scale, scores);
 }
 
 static void QK_SFX(fill_ops)(qk_isa *t)

@@ -298,8 +298,9 @@ static int64_t argmax_ref(const float *x, int64_t d)
 }
 
 void qk_attn_head_ref(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
-			  const int64_t *rows, int64_t n, int hd, int f16, float scale, float *scores)
+			  const int64_t *rows, int64_t n, int hd, int mode, float scale, float *scores)
 {
+	int f16 = mode & QK_ATT_F16;
 	float max = -INFINITY;
 	for (int64_t j = 0; j < n; j++) {
 		const uint8_t *kr = k + (size_t)rows[j] * stride;
