@@ -304,7 +304,7 @@ int qk_matmul(qk_backend *be, qk_tensor *y, const qk_tensor *x, const qk_tensor 
 {
 	if (t_ok(w, "matmul: weight") < 0 || t_is(x, "matmul: input", QK_F32, -1, w->cols) < 0 ||
 	    t_is(y, "matmul: output", QK_F32, x->rows, w->rows) < 0 ||
-	    (nb && t_is(nb, "matmul: batch sizes", QK_I32, 1, x->rows) < 0))
+	    (nb && t_is(nb, "matmul: batch sizes", QK_I32, 2, x->rows) < 0))
 		return -1;
 	if (!qk_type_is_weight(w->type))
 		return qk_seterr("matmul: %s is not a weight type", qk_type_name(w->type));
@@ -427,7 +427,7 @@ int qk_attention(qk_backend *be, qk_tensor *out, const qk_tensor *q, const qk_te
 	    kv_ok(vc, "attention: v cache", wkv) < 0 || t_is(pos, "attention: positions", QK_I32, 1, q->rows) < 0 ||
 	    t_is(seq, "attention: sequences", QK_I32, 1, q->rows) < 0 ||
 	    t_is(block_table, "attention: block table", QK_I32, -1, -1) < 0 ||
-	    (nb && t_is(nb, "attention: batch sizes", QK_I32, 1, q->rows) < 0))
+	    (nb && t_is(nb, "attention: batch sizes", QK_I32, 2, q->rows) < 0))
 		return -1;
 	if (kc->rows != vc->rows || kc->type != vc->type || kc->rows % p->block_size)
 		return qk_seterr("attention: caches of %lld and %lld rows (%s, %s), block size %d",

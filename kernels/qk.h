@@ -262,10 +262,12 @@ qk_tensor qk_tensor_cols(const qk_tensor *t, int64_t c0, int64_t n);
 /* Batch sizes.  llama.cpp picks its kernels, and so its order of float
  * additions, by the number of tokens in an op: a prompt decoded in one go
  * goes through its batched kernels (tinyBLAS, tiled and repacked GEMMs), a
- * decode step through its one-token ones.  nb (I32 [1][n], or NULL: all
- * 1) gives, per token, the size of the llama.cpp batch the token stands
- * for (1 for a decode step; values below 1 count as 1), and the CPU
- * kernels follow the order
+ * decode step through its one-token ones, and its repacked GEMMs take the
+ * tokens of a batch four at a time, the last nb % 4 one by one.  nb (I32
+ * [2][n], or NULL: every token a batch of 1) gives, per token, the size
+ * of the llama.cpp batch the token stands for (row 0; 1 for a decode step,
+ * values below 1 count as 1) and its index in that batch (row 1), and the
+ * CPU kernels follow the order
  * llama.cpp's build for the same ISA uses for that size.  A token's result
  * depends only on its own inputs and its nb, never on the other tokens of
  * the op, so results do not depend on how a caller batches tokens. */

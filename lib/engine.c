@@ -56,7 +56,7 @@ struct q_engine {
 	int n_run;
 	int32_t *btok, *bpos, *bseq; /* [batch_tokens] */
 	uint8_t *bout;
-	int32_t *bnb;          /* [batch_tokens] */
+	int32_t *bnb, *bnbi;   /* [batch_tokens] */
 	int next_id;
 	q_engine_stats st;
 };
@@ -110,7 +110,8 @@ q_engine *q_engine_new(const q_model *m, const q_tok *tok, qk_backend *be, const
 	e->bseq = malloc(bt * sizeof *e->bseq);
 	e->bout = malloc(bt);
 	e->bnb = malloc(bt * sizeof *e->bnb);
-	if (!e->run || !e->btok || !e->bpos || !e->bseq || !e->bout || !e->bnb) {
+	e->bnbi = malloc(bt * sizeof *e->bnbi);
+	if (!e->run || !e->btok || !e->bpos || !e->bseq || !e->bout || !e->bnb || !e->bnbi) {
 		q_engine_free(e);
 		return q_error("out of memory"), NULL;
 	}
@@ -152,6 +153,7 @@ void q_engine_free(q_engine *e)
 	free(e->bseq);
 	free(e->bout);
 	free(e->bnb);
+	free(e->bnbi);
 	free(e);
 }
 
@@ -445,6 +447,7 @@ int q_engine_step(q_engine *e)
 			e->bseq[n] = r->seq;
 			e->bout[n] = (uint8_t)is_out(r, p);
 			e->bnb[n] = llama_batch_size(r->res.n_prompt, p);
+			e->bnbi[n] = p < r->res.n_prompt ? p % LLAMA_UBATCH : 0;
 		}
 	}
 	if (n > 0) {
@@ -452,7 +455,7 @@ int q_engine_step(q_engine *e)
 		e->st.mixed_steps += n_dec > 0 && n_dec < n;
 		e->st.decode_tokens += n_dec;
 		e->st.prefill_tokens += n - n_dec;
-		q_batch b = {.n = n, .tok = e->btok, .pos = e->bpos, .seq = e->bseq, .nb = e->bnb, .out = e->bout};
+		q_batch b = {.n = n, .tok = e->btok, .pos = e->bpos, .seq = e->bseq, .nb = e->bnb, .nb_index = e->bnbi, .out = e->bout};
 		if (q_fwd_run(e->fwd, &b) < 0) {
 			const char *msg = q_errmsg();
 			for (int i = 0; i < e->n_run; i++)

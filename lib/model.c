@@ -476,9 +476,10 @@ struct q_fwd {
 	float *bias_host;      /* its host staging, T * nh * hd */
 	qk_tensor xo;          /* [max_out][d] residual of the output rows */
 	qk_tensor logits;      /* [max_out][n_vocab] */
-	qk_tensor ids, pos, seq, slots, nb, nbo; /* I32 [1][T]; nbo: of the output rows */
+	qk_tensor ids, pos, seq, slots; /* I32 [1][T] */
+	qk_tensor nb, nbo;     /* I32 [2][T]: llama.cpp batch size and index (qk_matmul); nbo: of the output rows */
 	int32_t *slot_host;    /* [T] */
-	int32_t *nb_host, *nbo_host; /* [T] */
+	int32_t *nb_host, *nbo_host; /* [2][T] as [2][n] */
 	int32_t *out_rows;     /* [T]: batch row of each output row */
 	float *logits_host;    /* [max_out][n_vocab] */
 	int n_out;
@@ -521,8 +522,8 @@ q_fwd *q_fwd_new(const q_model *m, q_kv *kv, int max_tok)
 		wkv = (int64_t)hp->n_kv_head * hp->head_dim;
 	qk_backend *be = m->be;
 	f->slot_host = malloc((size_t)T * sizeof *f->slot_host);
-	f->nb_host = malloc((size_t)T * sizeof *f->nb_host);
-	f->nbo_host = malloc((size_t)T * sizeof *f->nbo_host);
+	f->nb_host = malloc((size_t)T * 2 * sizeof *f->nb_host);
+	f->nbo_host = malloc((size_t)T * 2 * sizeof *f->nbo_host);
 	f->out_rows = malloc((size_t)T * sizeof *f->out_rows);
 	if (!f->slot_host || !f->nb_host || !f->nbo_host || !f->out_rows) {
 		q_fwd_free(f);
@@ -536,7 +537,7 @@ q_fwd *q_fwd_new(const q_model *m, q_kv *kv, int max_tok)
 	    qk_tensor_alloc(be, &f->up, QK_F32, T, hp->n_ff) < 0 ||
 	    qk_tensor_alloc(be, &f->ids, QK_I32, 1, T) < 0 || qk_tensor_alloc(be, &f->pos, QK_I32, 1, T) < 0 ||
 	    qk_tensor_alloc(be, &f->seq, QK_I32, 1, T) < 0 || qk_tensor_alloc(be, &f->slots, QK_I32, 1, T) < 0 ||
-	    qk_tensor_alloc(be, &f->nb, QK_I32, 1, T) < 0 || qk_tensor_alloc(be, &f->nbo, QK_I32, 1, T) < 0 ||
+	    qk_tensor_alloc(be, &f->nb, QK_I32, 2, T) < 0 || qk_tensor_alloc(be, &f->nbo, QK_I32, 2, T) < 0 ||
 	    (hp->arch == Q_ARCH_QWEN2 && qk_tensor_alloc(be, &f->bias, QK_F32, T, wq) < 0))
 		goto oom;
 	if (hp->arch == Q_ARCH_QWEN2 && !(f->bias_host = malloc((size_t)(T * wq) * sizeof(float)))) {
@@ -649,7 +650,6 @@ static int check_batch(q_fwd *f, const q_batch *b)
 		if (b->pos[i] < 0 || b->pos[i] >= q_kv_seq_capacity(f->kv, b->seq[i]))
 			return q_error("forward: position %d of sequence %d has no cache block", b->pos[i], b->seq[i]);
 		f->slot_host[i] = q_kv_slot(f->kv, b->seq[i], b->pos[i]);
-		f->nb_host[i] = b->nb && b->nb[i] > 1 ? b->nb[i] : 1;
 		if (b->out[i]) {
 			if (f->n_out == f->max_out)
 				return q_error("forward: more than %d rows of logits in one batch", f->max_out);
@@ -661,11 +661,16 @@ static int check_batch(q_fwd *f, const q_batch *b)
 	 * sequence's only output here stands for a batch of 1 (a prompt
 	 * decoded for its last logits); rows of a sequence with several
 	 * outputs (teacher forcing) keep theirs. */
+	for (int i = 0; i < b->n; i++) {
+		f->nb_host[i] = b->nb && b->nb[i] > 1 ? b->nb[i] : 1;
+		f->nb_host[b->n + i] = b->nb && b->nb_index && b->nb[i] > 1 ? b->nb_index[i] : 0;
+	}
 	for (int j = 0; j < f->n_out; j++) {
 		int t = f->out_rows[j], s = b->seq[t];
 		int several = (j > 0 && b->seq[f->out_rows[j - 1]] == s) ||
 			      (j + 1 < f->n_out && b->seq[f->out_rows[j + 1]] == s);
 		f->nbo_host[j] = several ? f->nb_host[t] : 1;
+		f->nbo_host[f->n_out + j] = several ? f->nb_host[b->n + t] : 0;
 	}
 	return 0;
 }
@@ -684,6 +689,7 @@ int q_fwd_run(q_fwd *f, const q_batch *b)
 		return -1;
 	qk_tensor ids = head(&f->ids, n), pos = head(&f->pos, n), seq = head(&f->seq, n),
 		  slots = head(&f->slots, n), nb = head(&f->nb, n), nbo = head(&f->nbo, n_out);
+	nb.rows = nbo.rows = 2;
 	size_t ib = (size_t)n * sizeof(int32_t);
 	qk_tensor x = top(&f->x, n), h = top(&f->h, n), q = top(&f->q, n), k = top(&f->k, n),
 		  v = top(&f->v, n), att = top(&f->att, n), o = top(&f->o, n);
@@ -694,8 +700,8 @@ int q_fwd_run(q_fwd *f, const q_batch *b)
 		      .block_size = q_kv_block_size(f->kv), .scale = 1.0f / sqrtf((float)hp->head_dim)};
 	if (qk_tensor_set(be, &ids, b->tok, ib) < 0 || qk_tensor_set(be, &pos, b->pos, ib) < 0 ||
 	    qk_tensor_set(be, &seq, b->seq, ib) < 0 || qk_tensor_set(be, &slots, f->slot_host, ib) < 0 ||
-	    qk_tensor_set(be, &nb, f->nb_host, ib) < 0 ||
-	    (n_out && qk_tensor_set(be, &nbo, f->nbo_host, (size_t)n_out * sizeof(int32_t)) < 0) ||
+	    qk_tensor_set(be, &nb, f->nb_host, 2 * ib) < 0 ||
+	    (n_out && qk_tensor_set(be, &nbo, f->nbo_host, (size_t)n_out * 2 * sizeof(int32_t)) < 0) ||
 	    qk_embed(be, &x, &m->tok_embd, &ids) < 0)
 		goto fail;
 	for (int il = 0; il < hp->n_layer; il++) {

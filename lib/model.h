@@ -53,13 +53,13 @@ const char *q_model_arch_name(const q_model *m);
 
 /* A batch: n tokens, token i being tok[i] at position pos[i] of sequence
  * seq[i]; out[i] != 0 asks for its logits; nb[i] (nb may be NULL: all 1)
- * is the size of the llama.cpp batch the token stands for, which picks the
- * kernels' order of additions (qk_matmul; q_engine: a prompt token the
- * size of the llama.cpp ubatch that would decode it, a generated token 1).
- * The arrays are the caller's. */
+ * is the size of the llama.cpp batch the token stands for and nb_index[i]
+ * its index in it, which pick the kernels' order of additions (qk_matmul;
+ * q_engine: a prompt token the llama.cpp ubatch that would decode it, a
+ * generated token a batch of 1).  The arrays are the caller's. */
 typedef struct q_batch {
 	int n;
-	const int32_t *tok, *pos, *seq, *nb;
+	const int32_t *tok, *pos, *seq, *nb, *nb_index;
 	const uint8_t *out;
 } q_batch;
 

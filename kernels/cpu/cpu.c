@@ -207,14 +207,19 @@ static int cpu_matmul(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tens
 		qk_pool_run(c->pool, quant_job, &j, x->rows, 4);
 	}
 	/* one pass over the rows per run of tokens with the same batch size */
-	const int32_t *nbv = nb ? nb->data : NULL;
+	const int32_t *nbv = nb ? nb->data : NULL, *ibv = nb ? (const int32_t *)((const char *)nb->data + nb->stride) : NULL;
+#define NB_(t) (nbv && nbv[t] > 1 ? nbv[t] : 1)
+#define IN4_(t) (NB_(t) > 3 && ibv[t] < NB_(t) - NB_(t) % 4)
 	const qk_act all = j.g.x;
 	float *y0 = j.g.y;
 	for (int64_t t0 = 0, t1; t0 < x->rows; t0 = t1) {
-		int v = nbv && nbv[t0] > 1 ? nbv[t0] : 1;
-		for (t1 = t0 + 1; t1 < x->rows && (nbv && nbv[t1] > 1 ? nbv[t1] : 1) == v; t1++)
+		int v = NB_(t0), in4 = IN4_(t0);
+		for (t1 = t0 + 1; t1 < x->rows && NB_(t1) == v && IN4_(t1) == in4; t1++)
 			;
+#undef NB_
+#undef IN4_
 		j.g.nb = v;
+		j.g.in4 = in4;
 		j.g.x = all;
 		j.g.x.n = t1 - t0;
 		j.g.x.p = all.p + (size_t)t0 * all.stride;

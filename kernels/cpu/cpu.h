@@ -74,6 +74,7 @@ typedef struct qk_gemm {
 	int64_t k;
 	int64_t m;             /* rows of the whole weight */
 	int nb;                /* llama.cpp batch size all x rows stand for (qk_matmul), >= 1 */
+	int in4;               /* 1: the rows are among the first nb - nb % 4 of it (its GEMMs' four-token groups) */
 	qk_act x;
 	float *y;
 	size_t ldy;            /* floats */
