@@ -470,6 +470,160 @@ INLINE void q6_k_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
 		OUT(g, t0 + t, r) = hsum8(acc[t]);
 }
 
+/* ------------------------------------- K-quants in llama.cpp's batched orders
+ *
+ * llama.cpp multiplies K-quant weights of a batch in other orders than its
+ * vec_dot (the qk45_tile / q6_k_tile above): per (row, token) and
+ * super-block b it takes exact integer sums, I1 = sum_j sc_j (q_j . x_j)
+ * and for Q4_K/Q5_K I2 = sum_j m_j bsum_j over the sub-blocks j, and adds
+ * them up in float as
+ * - KQ_TILED, its tiled GEMM (Q5_K, Q6_K and unpacked Q4_K, batches of 8 or
+ *   more): r = d_w I1, r = fma(-dmin_w, I2, r), acc = fma(r, d_x, acc);
+ * - KQ_REPACK1, its repacked q4_K_8x8 GEMV (Q4_K of a multiple of 8 rows,
+ *   a token outside the batch's four-token groups): acc = fma(I1, d_w d_x,
+ *   acc), accm = fma(I2, dmin_w d_x, accm), result acc - accm;
+ * - KQ_REPACK4, its repacked GEMM (the four-token groups): the same per
+ *   pair of sub-blocks (64 elements) instead of per super-block. */
+enum { KQ_TILED, KQ_REPACK1, KQ_REPACK4 };
+
+/* I1 of the 64 elements of sub-blocks 2h, 2h+1 (exact, int32 lanes summed). */
+INLINE int32_t kq_pair_dot(__m256i lo, __m256i hi, const int8_t *x, __m256i s0, __m256i s1)
+{
+	__m256i p0 = _mm256_maddubs_epi16(lo, _mm256_loadu_si256((const __m256i *)x));
+	__m256i p1 = _mm256_maddubs_epi16(hi, _mm256_loadu_si256((const __m256i *)(x + 32)));
+	return hsum8i(_mm256_add_epi32(_mm256_madd_epi16(p0, s0), _mm256_madd_epi16(p1, s1)));
+}
+
+INLINE void kq45_ll_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt, const int five, const int how)
+{
+	tile tl;
+	tile_init(g, t0, nt, &tl);
+	float acc[NT], accm[NT];
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		acc[t] = accm[t] = 0;
+	const __m256i m4 = _mm256_set1_epi8(15);
+	const size_t bb = five ? sizeof(qk_block_q5_k) : sizeof(qk_block_q4_k);
+	for (int64_t b = 0; b < g->k / QK_K; b++) {
+		const uint8_t *blk = ROW(g, r) + (size_t)b * bb;
+		const uint8_t *qs = five ? ((const qk_block_q5_k *)blk)->qs : ((const qk_block_q4_k *)blk)->qs;
+		uint16_t dh, mh;
+		memcpy(&dh, blk, 2);
+		memcpy(&mh, blk + 2, 2);
+		const float dw = h2f(dh), dmin = h2f(mh);
+		uint8_t sc[16];
+		k_scales(blk + 4, sc);
+		__m256i qh = five ? _mm256_loadu_si256((const __m256i *)((const qk_block_q5_k *)blk)->qh)
+				  : _mm256_setzero_si256();
+		int32_t i1[NT][4], i2[NT][4];
+		UNROLL
+		for (int j = 0; j < 4; j++) {
+			__m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
+			__m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+			if (five) {
+				const __m256i b4 = _mm256_set1_epi8(16);
+				lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(qh, 4), b4));
+				hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(qh, 3), b4));
+				qh = _mm256_srli_epi16(qh, 2);
+			}
+			__m256i s0 = _mm256_set1_epi16(sc[2 * j]), s1 = _mm256_set1_epi16(sc[2 * j + 1]);
+			UNROLL
+			for (int t = 0; t < nt; t++) {
+				const int16_t *bs = tl.bs[t] + 16 * b + 4 * j;
+				i1[t][j] = kq_pair_dot(lo, hi, tl.q[t] + QK_K * b + 64 * j, s0, s1);
+				i2[t][j] = sc[8 + 2 * j] * (bs[0] + bs[1]) + sc[8 + 2 * j + 1] * (bs[2] + bs[3]);
+			}
+		}
+		UNROLL
+		for (int t = 0; t < nt; t++) {
+			const float dx = tl.d[t][b];
+			if (how == KQ_REPACK4) {
+				for (int j = 0; j < 4; j++) {
+					acc[t] = fmaf((float)i1[t][j], dw * dx, acc[t]);
+					accm[t] = fmaf((float)i2[t][j], dmin * dx, accm[t]);
+				}
+				continue;
+			}
+			int32_t s1 = i1[t][0] + i1[t][1] + i1[t][2] + i1[t][3];
+			int32_t s2 = i2[t][0] + i2[t][1] + i2[t][2] + i2[t][3];
+			if (how == KQ_REPACK1) {
+				acc[t] = fmaf((float)s1, dw * dx, acc[t]);
+				accm[t] = fmaf((float)s2, dmin * dx, accm[t]);
+			} else {
+				float rr = fmaf(-dmin, (float)s2, dw * (float)s1);
+				acc[t] = fmaf(rr, dx, acc[t]);
+			}
+		}
+	}
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		OUT(g, t0 + t, r) = how == KQ_TILED ? acc[t] : acc[t] - accm[t];
+}
+
+/* Q6_K in llama.cpp's tiled order: r = d_w I1 (I1 = sum_j sc_j ((q_j - 32)
+ * . x_j), exact), acc = fma(r, d_x, acc). */
+INLINE void q6_k_ll_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
+{
+	const qk_block_q6_k *w = (const qk_block_q6_k *)ROW(g, r);
+	tile tl;
+	tile_init(g, t0, nt, &tl);
+	float acc[NT];
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		acc[t] = 0;
+	const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
+	for (int64_t b = 0; b < g->k / QK_K; b++) {
+		__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
+		__m256i is[NT];
+		UNROLL
+		for (int t = 0; t < nt; t++) {
+			__m256i bs = _mm256_loadu_si256((const __m256i *)(tl.bs[t] + 16 * b));
+			is[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5));
+		}
+		UNROLL
+		for (int h = 0; h < 2; h++) {
+			const uint8_t *ql = w[b].ql + 64 * h, *qhp = w[b].qh + 32 * h;
+			__m256i q0 = _mm256_loadu_si256((const __m256i *)ql);
+			__m256i q1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+			__m256i hv = _mm256_loadu_si256((const __m256i *)qhp);
+			__m256i v[4];
+			v[0] = _mm256_or_si256(_mm256_and_si256(q0, m4), _mm256_and_si256(_mm256_slli_epi16(hv, 4), m30));
+			v[1] = _mm256_or_si256(_mm256_and_si256(q1, m4), _mm256_and_si256(_mm256_slli_epi16(hv, 2), m30));
+			v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q0, 4), m4), _mm256_and_si256(hv, m30));
+			v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q1, 4), m4),
+					       _mm256_and_si256(_mm256_srli_epi16(hv, 2), m30));
+			__m256i sh = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11)
+				       : _mm256_permute2x128_si256(sc16, sc16, 0x00);
+			UNROLL
+			for (int gq = 0; gq < 4; gq++) {
+				__m256i s = _mm256_shuffle_epi8(sh, _mm256_load_si256((const __m256i *)pair16[gq]));
+				UNROLL
+				for (int t = 0; t < nt; t++) {
+					const int8_t *x = tl.q[t] + QK_K * b + 128 * h + 32 * gq;
+					MADD16(is[t], _mm256_maddubs_epi16(v[gq], _mm256_loadu_si256((const __m256i *)x)), s);
+				}
+			}
+		}
+		const float dw = h2f(w[b].d);
+		UNROLL
+		for (int t = 0; t < nt; t++)
+			acc[t] = fmaf(dw * (float)hsum8i(is[t]), tl.d[t][b], acc[t]);
+	}
+	UNROLL
+	for (int t = 0; t < nt; t++)
+		OUT(g, t0 + t, r) = acc[t];
+}
+
+/* The K-quant tile llama.cpp's kernel for this op would add like: Q4_K of a
+ * multiple of 8 rows is repacked there (AVX2 and AVX-512); other K-quants
+ * of batches of 8 or more take its tiled GEMM; the rest its vec_dot. */
+#define Q4K_TILE(g, r, t, nt)                                                                       \
+	((g)->m % 8 == 0 ? kq45_ll_tile(g, r, t, nt, 0, (g)->in4 ? KQ_REPACK4 : KQ_REPACK1)          \
+	 : (g)->nb >= 8 ? kq45_ll_tile(g, r, t, nt, 0, KQ_TILED) : qk45_tile(g, r, t, nt, 0))
+#define Q5K_TILE(g, r, t, nt) \
+	((g)->nb >= 8 ? kq45_ll_tile(g, r, t, nt, 1, KQ_TILED) : qk45_tile(g, r, t, nt, 1))
+#define Q6K_TILE(g, r, t, nt) ((g)->nb >= 8 ? q6_k_ll_tile(g, r, t, nt) : q6_k_tile(g, r, t, nt))
+
 /* ------------------------------------------------------------- floats */
 
 /* Float weights in llama.cpp's orders; the activations of F16 / BF16
@@ -660,8 +814,6 @@ static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)              
 		TILES32(g, r, 1, TILE);                                                         \
 }
 
-#define Q4K_TILE(g, r, t, nt) qk45_tile(g, r, t, nt, 0)
-#define Q5K_TILE(g, r, t, nt) qk45_tile(g, r, t, nt, 1)
 
 /* One token (decode) goes one row at a time: several rows side by side
  * are more chains but more weight streams, and measured slower (SmolLM2
@@ -673,7 +825,7 @@ GEMM32(gemm_q4_1, q4_1_tile, R32)
 GEMM32(gemm_q8_0, q8_0_tile, 1)
 GEMM(gemm_q4_k, Q4K_TILE)
 GEMM(gemm_q5_k, Q5K_TILE)
-GEMM(gemm_q6_k, q6_k_tile)
+GEMM(gemm_q6_k, Q6K_TILE)
 GEMMF(gemm_f32, f32_tile)
 GEMMF(gemm_f16, f16_tile)
 GEMMF(gemm_bf16, BF16_TILE)
