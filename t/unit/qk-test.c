@@ -134,14 +134,18 @@ static void zero_quants(qk_type t, uint8_t *row, int64_t k)
 
 /* ------------------------------------------------------------- matmul */
 
-/* Run y[n][m] = x[n][k] . w^T on be. */
-static int matmul(qk_backend *be, qk_type t, const uint8_t *w, int64_t m, int64_t k, const float *x,
-		  int64_t n, float *y)
+/* Run y[n][m] = x[n][k] . w^T on be, the tokens standing for llama.cpp
+ * batches as nbi says (qk_matmul's [2][n]: sizes, then indices; NULL: each
+ * a batch of 1). */
+static int matmul_nb(qk_backend *be, qk_type t, const uint8_t *w, int64_t m, int64_t k, const float *x,
+		     int64_t n, float *y, const int32_t *nbi)
 {
-	qk_tensor tw, tx, ty;
+	qk_tensor tw, tx, ty, tn = {0};
 	if (qk_tensor_load(be, &tw, t, m, k, w) < 0 || qk_tensor_alloc(be, &tx, QK_F32, n, k) < 0 ||
 	    qk_tensor_alloc(be, &ty, QK_F32, n, m) < 0 ||
-	    qk_tensor_set(be, &tx, x, (size_t)(n * k) * 4) < 0 || qk_matmul(be, &ty, &tx, &tw, NULL) < 0 ||
+	    (nbi && (qk_tensor_alloc(be, &tn, QK_I32, 2, n) < 0 ||
+		     qk_tensor_set(be, &tn, nbi, (size_t)(2 * n) * 4) < 0)) ||
+	    qk_tensor_set(be, &tx, x, (size_t)(n * k) * 4) < 0 || qk_matmul(be, &ty, &tx, &tw, nbi ? &tn : NULL) < 0 ||
 	    qk_tensor_get(be, &ty, y, (size_t)(n * m) * 4) < 0) {
 		FAIL("matmul %s: %s", qk_type_name(t), qk_errmsg());
 		return -1;
@@ -149,7 +153,27 @@ static int matmul(qk_backend *be, qk_type t, const uint8_t *w, int64_t m, int64_
 	qk_tensor_free(be, &tw);
 	qk_tensor_free(be, &tx);
 	qk_tensor_free(be, &ty);
+	if (nbi)
+		qk_tensor_free(be, &tn);
 	return 0;
+}
+
+static int matmul(qk_backend *be, qk_type t, const uint8_t *w, int64_t m, int64_t k, const float *x,
+		  int64_t n, float *y)
+{
+	return matmul_nb(be, t, w, m, k, x, n, y, NULL);
+}
+
+/* nbi for n tokens of one llama.cpp batch of nb (nb >= n: the first n of it,
+ * from index i0); [2][n], malloc'ed. */
+static int32_t *batch_info(int64_t n, int32_t nb, int32_t i0)
+{
+	int32_t *v = malloc((size_t)(2 * n) * 4);
+	for (int64_t i = 0; i < n; i++) {
+		v[i] = nb;
+		v[n + i] = i0 + (int32_t)i;
+	}
+	return v;
 }
 
 /* The activation type the kernels quantize x to for weight type t. */
@@ -480,19 +504,22 @@ static void cmd_simd(void)
 					FAIL("%s: element %lld: %.9g want %.9g", what, (long long)j, (double)y0[j], ex[j]);
 				worst[0] = e > worst[0] ? e : worst[0];
 			}
-			for (int s = 1; s < NISA; s++) {
-				if (!be[s])
-					continue;
-				matmul(be[s], t, w, m, k, x, n, y);
-				for (int64_t j = 0; j < n * m; j++) {
-					double e = fabs(y[j] - r[j]) / bd[j];
-					if (!(e <= 1))
-						FAIL("%s %s %lldx%lldx%lld: element %lld: %.9g, ref %.9g", qk_type_name(t),
-						     isas[s], (long long)m, (long long)n, (long long)k, (long long)j,
-						     (double)y[j], r[j]);
-					worst[s] = e > worst[s] ? e : worst[s];
+			/* each SIMD ISA in llama.cpp's one-token orders and in its
+			 * batched ones (a batch of n + 8: tiled, repacked, tinyBLAS) */
+			int32_t *nbi = batch_info(n, (int32_t)n + 8, 0);
+			for (int s = 1; s < NISA; s++)
+				for (int batched = 0; batched < 2 && be[s]; batched++) {
+					matmul_nb(be[s], t, w, m, k, x, n, y, batched ? nbi : NULL);
+					for (int64_t j = 0; j < n * m; j++) {
+						double e = fabs(y[j] - r[j]) / bd[j];
+						if (!(e <= 1))
+							FAIL("%s %s%s %lldx%lldx%lld: element %lld: %.9g, ref %.9g",
+							     qk_type_name(t), isas[s], batched ? " batched" : "", (long long)m,
+							     (long long)n, (long long)k, (long long)j, (double)y[j], r[j]);
+						worst[s] = e > worst[s] ? e : worst[s];
+					}
 				}
-			}
+			free(nbi);
 			free(w), free(x), free(y0), free(y), free(ex), free(bd), free(r);
 		}
 		printf("# %-5s ref vs float64 %.3f", qk_type_name(t), worst[0]);
@@ -530,14 +557,23 @@ static void cmd_threads(void)
 				FAIL("%s %s: results differ between 1, 2 and 3 threads", isas[s], qk_type_name(t));
 				same = 0;
 			}
-			/* batch invariance: each token alone gives its row of the batch */
-			for (int64_t tk = 0; tk < n; tk++) {
-				matmul(be[1], t, w, m, k, x + tk * k, 1, y[2]);
-				if (memcmp(y[2], y[0] + tk * m, (size_t)m * 4)) {
-					FAIL("%s %s: token %lld alone differs from the batch", isas[s], qk_type_name(t),
-					     (long long)tk);
-					same = 0;
+			/* batch invariance: each token alone gives its row of the batch,
+			 * in the one-token orders and in the batched ones (the same
+			 * batch size and index: a batch of 9 of which these are 7) */
+			for (int batched = 0; batched < 2; batched++) {
+				int32_t *nbi = batch_info(n, 9, 0);
+				if (batched)
+					matmul_nb(be[1], t, w, m, k, x, n, y[0], nbi);
+				for (int64_t tk = 0; tk < n; tk++) {
+					int32_t one[2] = {9, (int32_t)tk};
+					matmul_nb(be[1], t, w, m, k, x + tk * k, 1, y[2], batched ? one : NULL);
+					if (memcmp(y[2], y[0] + tk * m, (size_t)m * 4)) {
+						FAIL("%s %s%s: token %lld alone differs from the batch", isas[s],
+						     qk_type_name(t), batched ? " batched" : "", (long long)tk);
+						same = 0;
+					}
 				}
+				free(nbi);
 			}
 			for (int nt = 0; nt < 3; nt++)
 				free(y[nt]);
