@@ -15,10 +15,11 @@
 # - AVX2 (the avx2 goldens): every model with either cache, bit-identical
 #   to llama.cpp (its tinyBLAS, repacked Q4_0/Q4_K and tiled K-quant GEMMs
 #   followed for the batch, kernels/cpu/gemm_x86.h, ops_x86.h).
-# - AVX-512 (the avx512 goldens; measured before the AVX2 work changed the
-#   shared kernels' order selection, not re-checked since: no AVX-512 CPU
-#   here): F32, F16, Q8_0, Q4_0, Q4_1, Q6_K with an F32 cache, F32, F16,
-#   Q8_0, Q4_1 with an F16 one.
+# - AVX-512 (the avx512 goldens): TODO checks.  Before the AVX2 work
+#   changed the kernels' order selection shared by both ISAs, F32, F16,
+#   Q8_0, Q4_0, Q4_1 and Q6_K were within 1e-3 with an F32 cache and F32,
+#   F16, Q8_0, Q4_1 with an F16 one; that has not been re-checked since (no
+#   AVX-512 CPU at hand), so nothing there is held to 1e-3.
 # Every model and cache type must still be within 5e-2.
 . "${0%/*}/lib.sh"
 
@@ -50,14 +51,12 @@ grep -v '^#' "$D/models.txt" | while read -r name arch wt rest; do
 		st=$?
 		within "$gap" 0.02
 		st_gap=$?
-		case "$ISA:$kv:$wt:$name" in
-		avx2:* | \
-		avx512:f32:F32:* | avx512:f32:F16:* | avx512:f32:Q8_0:* | avx512:f32:Q4_0:* | avx512:f32:Q4_1:* | \
-		avx512:f32:Q6_K:* | avx512:f16:F32:* | avx512:f16:F16:* | avx512:f16:Q8_0:* | avx512:f16:Q4_1:*)
+		case "$ISA" in
+		avx2)
 			ok_ $st "$name, $kv KV: every position within 1e-3 relative"
 			ok_ $st_gap "$name, $kv KV: top-1 differs only where llama.cpp's top-2 gap < 0.02" ;;
 		*)
-			why="our $ISA $wt path with a $kv cache does not yet add in llama.cpp's order"
+			why="our $ISA kernels have not been checked against llama.cpp's $ISA order since they changed"
 			todo_ok $st "$name, $kv KV: every position within 1e-3 relative" "$why"
 			todo_ok $st_gap "$name, $kv KV: top-1 differs only where llama.cpp's top-2 gap < 0.02" "$why" ;;
 		esac

@@ -139,30 +139,45 @@ INLINE void tile_init(const qk_gemm *g, int64_t t0, int nt, tile *tl)
 
 /* The signed 8-bit weight tiles, Q4_0 and Q8_0: per block, weights w as s8
  * (LOAD_S8 of block B), |w| x (x with w's sign) as u8 x s8, scaled by
- * d_w * d_x and added in block order (llama.cpp's order). */
+ * d_w * d_x and added in block order (llama.cpp's vec_dot order).  rp:
+ * the order of llama.cpp's repacked kernels instead (Q4_0 of a multiple of
+ * 8 rows is repacked to q4_0_8x8 on AVX2 and AVX-512, and multiplied so
+ * for one token and for a batch alike): per (row, token) one scalar chain
+ * over the blocks, acc = fma((float)I_b, d_w * d_x, acc) with I_b the
+ * block's whole integer dot. */
 #define S8_TILE(NAME, BLOCK, LOAD_S8)                                                              \
-	INLINE void NAME(const qk_gemm *g, int64_t r, const int nr, int64_t t0, const int nt)    \
+	INLINE void NAME(const qk_gemm *g, int64_t r, const int nr, int64_t t0, const int nt,   \
+			 const int rp)                                                             \
 	{                                                                                          \
 		TILE32_BEGIN(BLOCK);                                                               \
+		float accs[R32][NTX];                                                              \
+		UNROLL                                                                             \
+		for (int i = 0; i < nr; i++)                                                       \
+			UNROLL                                                                     \
+			for (int t = 0; t < nt; t++)                                               \
+				accs[i][t] = 0;                                                    \
 		for (int64_t b = 0; b < g->k / QK_32; b++) {                                       \
 			__m256i wq[R32], aw[R32];                                                  \
-			__m256 dw[R32];                                                            \
+			float dws[R32];                                                            \
 			UNROLL                                                                     \
 			for (int i = 0; i < nr; i++) {                                             \
 				wq[i] = LOAD_S8(w[i][b]);                                          \
 				aw[i] = _mm256_sign_epi8(wq[i], wq[i]);                            \
-				dw[i] = _mm256_set1_ps(h2f(w[i][b].d));                            \
+				dws[i] = h2f(w[i][b].d);                                           \
 			}                                                                          \
 			UNROLL                                                                     \
 			for (int t = 0; t < nt; t++) {                                             \
 				__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * b)); \
-				__m256 dx = _mm256_broadcast_ss(tl.d[t] + b);                      \
+				const float dxs = tl.d[t][b];                                      \
 				UNROLL                                                             \
 				for (int i = 0; i < nr; i++) {                                     \
 					__m256i p = _mm256_setzero_si256();                        \
 					DOT_US8(p, aw[i], _mm256_sign_epi8(x, wq[i]));             \
-					acc[i][t] = _mm256_fmadd_ps(_mm256_mul_ps(dw[i], dx),      \
-								    _mm256_cvtepi32_ps(p), acc[i][t]); \
+					if (rp)                                                    \
+						accs[i][t] = fmaf((float)hsum8i(p), dws[i] * dxs, accs[i][t]); \
+					else                                                       \
+						acc[i][t] = _mm256_fmadd_ps(_mm256_set1_ps(dws[i] * dxs), \
+									    _mm256_cvtepi32_ps(p), acc[i][t]); \
 				}                                                                  \
 			}                                                                          \
 		}                                                                                  \
@@ -170,63 +185,13 @@ INLINE void tile_init(const qk_gemm *g, int64_t t0, int nt, tile *tl)
 		for (int i = 0; i < nr; i++)                                                       \
 			UNROLL                                                                     \
 			for (int t = 0; t < nt; t++)                                               \
-				OUT(g, t0 + t, r + i) = hsum8(acc[i][t]);                          \
+				OUT(g, t0 + t, r + i) = rp ? accs[i][t] : hsum8(acc[i][t]);        \
 	}
 
 /* Q4_0: nibble - 8. */
 #define LOAD_Q4_0(B) _mm256_sub_epi8(nibbles32((B).qs), _mm256_set1_epi8(8))
 S8_TILE(q4_0_tile, qk_block_q4_0, LOAD_Q4_0)
-
-/* Q4_0 weights of a multiple of 8 rows are repacked by llama.cpp (its
- * q4_0_8x8 layout on AVX2 and AVX-512) and multiplied in another order,
- * for one token and for a batch alike: per (row, token) one scalar chain
- * over the blocks, acc = fma((float)I_b, d_w * d_x, acc) with I_b the
- * block's whole integer dot. */
-INLINE void q4_0r_tile(const qk_gemm *g, int64_t r, const int nr, int64_t t0, const int nt)
-{
-	const qk_block_q4_0 *w[R32];
-	UNROLL
-	for (int i = 0; i < nr; i++)
-		w[i] = (const qk_block_q4_0 *)ROW(g, r + i);
-	tile tl;
-	tile_init(g, t0, nt, &tl);
-	float acc[R32][NTX];
-	UNROLL
-	for (int i = 0; i < nr; i++)
-		UNROLL
-		for (int t = 0; t < nt; t++)
-			acc[i][t] = 0;
-	for (int64_t b = 0; b < g->k / QK_32; b++) {
-		__m256i wq[R32], aw[R32];
-		float dw[R32];
-		UNROLL
-		for (int i = 0; i < nr; i++) {
-			wq[i] = LOAD_Q4_0(w[i][b]);
-			aw[i] = _mm256_sign_epi8(wq[i], wq[i]);
-			dw[i] = h2f(w[i][b].d);
-		}
-		UNROLL
-		for (int t = 0; t < nt; t++) {
-			__m256i x = _mm256_loadu_si256((const __m256i *)(tl.q[t] + QK_32 * b));
-			float dx = tl.d[t][b];
-			UNROLL
-			for (int i = 0; i < nr; i++) {
-				__m256i p = _mm256_setzero_si256();
-				DOT_US8(p, aw[i], _mm256_sign_epi8(x, wq[i]));
-				acc[i][t] = fmaf((float)hsum8i(p), dw[i] * dx, acc[i][t]);
-			}
-		}
-	}
-	UNROLL
-	for (int i = 0; i < nr; i++)
-		UNROLL
-		for (int t = 0; t < nt; t++)
-			OUT(g, t0 + t, r + i) = acc[i][t];
-}
-
-/* Q4_0 in the order of llama.cpp's kernel for this weight (see above). */
-#define Q4_0_TILE(g, r, nr, t0, nt) \
-	((g)->m % 8 == 0 ? q4_0r_tile(g, r, nr, t0, nt) : q4_0_tile(g, r, nr, t0, nt))
+#define Q4_0_TILE(g, r, nr, t0, nt) q4_0_tile(g, r, nr, t0, nt, (g)->m % 8 == 0)
 
 /* Q4_1: u8 nibbles x s8 directly; the min term m * s per block in F32. */
 INLINE void q4_1_tile(const qk_gemm *g, int64_t r, const int nr, int64_t t0, const int nt)
@@ -269,9 +234,10 @@ INLINE void q4_1_tile(const qk_gemm *g, int64_t r, const int nr, int64_t t0, con
 			OUT(g, t0 + t, r + i) = hsum8(acc[i][t]) + accm[i][t];
 }
 
-/* Q8_0: the bytes themselves. */
+/* Q8_0: the bytes themselves (llama.cpp does not repack it on x86). */
 #define LOAD_Q8_0(B) _mm256_loadu_si256((const __m256i *)(B).qs)
 S8_TILE(q8_0_tile, qk_block_q8_0, LOAD_Q8_0)
+#define Q8_0_TILE(g, r, nr, t0, nt) q8_0_tile(g, r, nr, t0, nt, 0)
 
 /* ---------------------------------------------------------- K-quants */
 
@@ -324,6 +290,23 @@ INLINE float hsum4(__m128 s)
 	return _mm_cvtss_f32(s);
 }
 
+/* The 64 quants of sub-blocks 2j, 2j+1 of a Q4_K/Q5_K super-block from
+ * their 32 bytes of qs (lo: 2j, hi: 2j+1), plus for Q5_K (five) the fifth
+ * bits from *qh, which is shifted on for the next j. */
+INLINE void k45_unpack(const uint8_t *qs, const int five, __m256i *qh, __m256i *lo, __m256i *hi)
+{
+	const __m256i m4 = _mm256_set1_epi8(15);
+	__m256i v = _mm256_loadu_si256((const __m256i *)qs);
+	*lo = _mm256_and_si256(v, m4);
+	*hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+	if (five) {
+		const __m256i b4 = _mm256_set1_epi8(16);
+		*lo = _mm256_or_si256(*lo, _mm256_and_si256(_mm256_slli_epi16(*qh, 4), b4));
+		*hi = _mm256_or_si256(*hi, _mm256_and_si256(_mm256_slli_epi16(*qh, 3), b4));
+		*qh = _mm256_srli_epi16(*qh, 2);
+	}
+}
+
 /* Q4_K and Q5_K (five: the fifth bit from qh).  Per sub-block j the 32
  * products go to int16 pairs, times the scale into int32 lanes (two
  * accumulators, even and odd j: integer, so the order is free); the min
@@ -341,7 +324,6 @@ INLINE void qk45_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt, con
 		accm[t] = _mm_setzero_ps();
 		summs[t] = 0;
 	}
-	const __m256i m4 = _mm256_set1_epi8(15);
 	const size_t bb = five ? sizeof(qk_block_q5_k) : sizeof(qk_block_q4_k);
 	for (int64_t b = 0; b < g->k / QK_K; b++) {
 		const uint8_t *blk = ROW(g, r) + (size_t)b * bb;
@@ -362,14 +344,8 @@ INLINE void qk45_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt, con
 			is0[t] = is1[t] = _mm256_setzero_si256();
 		UNROLL
 		for (int j = 0; j < 4; j++) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
-			__m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-			if (five) {
-				const __m256i b4 = _mm256_set1_epi8(16);
-				lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(qh, 4), b4));
-				hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(qh, 3), b4));
-				qh = _mm256_srli_epi16(qh, 2);
-			}
+			__m256i lo, hi;
+			k45_unpack(qs + 32 * j, five, &qh, &lo, &hi);
 			__m256i s0 = pick(scales, 2 * j), s1 = pick(scales, 2 * j + 1);
 			UNROLL
 			for (int t = 0; t < nt; t++) {
@@ -409,16 +385,22 @@ INLINE void qk45_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt, con
 }
 
 /* Q6_K: unsigned 6-bit q (0..63) times x, scaled per 16; the -32 offset
- * as -32 * sum_j sc_j * bsums[j].  Two integer accumulators per token. */
-INLINE void q6_k_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
+ * as -32 * sum_j sc_j * bsums[j].  Two integer accumulators per token.
+ * tiled: llama.cpp's tiled GEMM order (see the K-quants' batched orders
+ * below): per super-block r = d_w I1 with I1 the exact integer sum,
+ * acc = fma(r, d_x, acc); else our 8-lane chain. */
+INLINE void q6_k_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt, const int tiled)
 {
 	const qk_block_q6_k *w = (const qk_block_q6_k *)ROW(g, r);
 	tile tl;
 	tile_init(g, t0, nt, &tl);
 	__m256 acc[NT];
+	float accs[NT];
 	UNROLL
-	for (int t = 0; t < nt; t++)
+	for (int t = 0; t < nt; t++) {
 		acc[t] = _mm256_setzero_ps();
+		accs[t] = 0;
+	}
 	const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
 	for (int64_t b = 0; b < g->k / QK_K; b++) {
 		__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
@@ -459,15 +441,19 @@ INLINE void q6_k_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
 				}
 			}
 		}
-		__m256 d = _mm256_set1_ps(h2f(w[b].d));
+		const float dw = h2f(w[b].d);
+		__m256 d = _mm256_set1_ps(dw);
 		UNROLL
 		for (int t = 0; t < nt; t++)
-			acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(is0[t], is1[t])),
-						 _mm256_mul_ps(d, _mm256_broadcast_ss(tl.d[t] + b)), acc[t]);
+			if (tiled)
+				accs[t] = fmaf(dw * (float)hsum8i(_mm256_add_epi32(is0[t], is1[t])), tl.d[t][b], accs[t]);
+			else
+				acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(is0[t], is1[t])),
+							 _mm256_mul_ps(d, _mm256_broadcast_ss(tl.d[t] + b)), acc[t]);
 	}
 	UNROLL
 	for (int t = 0; t < nt; t++)
-		OUT(g, t0 + t, r) = hsum8(acc[t]);
+		OUT(g, t0 + t, r) = tiled ? accs[t] : hsum8(acc[t]);
 }
 
 /* ------------------------------------- K-quants in llama.cpp's batched orders
@@ -502,7 +488,6 @@ INLINE void kq45_ll_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt, 
 	UNROLL
 	for (int t = 0; t < nt; t++)
 		acc[t] = accm[t] = 0;
-	const __m256i m4 = _mm256_set1_epi8(15);
 	const size_t bb = five ? sizeof(qk_block_q5_k) : sizeof(qk_block_q4_k);
 	for (int64_t b = 0; b < g->k / QK_K; b++) {
 		const uint8_t *blk = ROW(g, r) + (size_t)b * bb;
@@ -518,14 +503,8 @@ INLINE void kq45_ll_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt, 
 		int32_t i1[NT][4], i2[NT][4];
 		UNROLL
 		for (int j = 0; j < 4; j++) {
-			__m256i v = _mm256_loadu_si256((const __m256i *)(qs + 32 * j));
-			__m256i lo = _mm256_and_si256(v, m4), hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
-			if (five) {
-				const __m256i b4 = _mm256_set1_epi8(16);
-				lo = _mm256_or_si256(lo, _mm256_and_si256(_mm256_slli_epi16(qh, 4), b4));
-				hi = _mm256_or_si256(hi, _mm256_and_si256(_mm256_slli_epi16(qh, 3), b4));
-				qh = _mm256_srli_epi16(qh, 2);
-			}
+			__m256i lo, hi;
+			k45_unpack(qs + 32 * j, five, &qh, &lo, &hi);
 			__m256i s0 = _mm256_set1_epi16(sc[2 * j]), s1 = _mm256_set1_epi16(sc[2 * j + 1]);
 			UNROLL
 			for (int t = 0; t < nt; t++) {
@@ -560,60 +539,6 @@ INLINE void kq45_ll_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt, 
 		OUT(g, t0 + t, r) = how == KQ_TILED ? acc[t] : acc[t] - accm[t];
 }
 
-/* Q6_K in llama.cpp's tiled order: r = d_w I1 (I1 = sum_j sc_j ((q_j - 32)
- * . x_j), exact), acc = fma(r, d_x, acc). */
-INLINE void q6_k_ll_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
-{
-	const qk_block_q6_k *w = (const qk_block_q6_k *)ROW(g, r);
-	tile tl;
-	tile_init(g, t0, nt, &tl);
-	float acc[NT];
-	UNROLL
-	for (int t = 0; t < nt; t++)
-		acc[t] = 0;
-	const __m256i m4 = _mm256_set1_epi8(15), m30 = _mm256_set1_epi8(0x30);
-	for (int64_t b = 0; b < g->k / QK_K; b++) {
-		__m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
-		__m256i is[NT];
-		UNROLL
-		for (int t = 0; t < nt; t++) {
-			__m256i bs = _mm256_loadu_si256((const __m256i *)(tl.bs[t] + 16 * b));
-			is[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(bs, sc16), 5));
-		}
-		UNROLL
-		for (int h = 0; h < 2; h++) {
-			const uint8_t *ql = w[b].ql + 64 * h, *qhp = w[b].qh + 32 * h;
-			__m256i q0 = _mm256_loadu_si256((const __m256i *)ql);
-			__m256i q1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-			__m256i hv = _mm256_loadu_si256((const __m256i *)qhp);
-			__m256i v[4];
-			v[0] = _mm256_or_si256(_mm256_and_si256(q0, m4), _mm256_and_si256(_mm256_slli_epi16(hv, 4), m30));
-			v[1] = _mm256_or_si256(_mm256_and_si256(q1, m4), _mm256_and_si256(_mm256_slli_epi16(hv, 2), m30));
-			v[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q0, 4), m4), _mm256_and_si256(hv, m30));
-			v[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(q1, 4), m4),
-					       _mm256_and_si256(_mm256_srli_epi16(hv, 2), m30));
-			__m256i sh = h ? _mm256_permute2x128_si256(sc16, sc16, 0x11)
-				       : _mm256_permute2x128_si256(sc16, sc16, 0x00);
-			UNROLL
-			for (int gq = 0; gq < 4; gq++) {
-				__m256i s = _mm256_shuffle_epi8(sh, _mm256_load_si256((const __m256i *)pair16[gq]));
-				UNROLL
-				for (int t = 0; t < nt; t++) {
-					const int8_t *x = tl.q[t] + QK_K * b + 128 * h + 32 * gq;
-					MADD16(is[t], _mm256_maddubs_epi16(v[gq], _mm256_loadu_si256((const __m256i *)x)), s);
-				}
-			}
-		}
-		const float dw = h2f(w[b].d);
-		UNROLL
-		for (int t = 0; t < nt; t++)
-			acc[t] = fmaf(dw * (float)hsum8i(is[t]), tl.d[t][b], acc[t]);
-	}
-	UNROLL
-	for (int t = 0; t < nt; t++)
-		OUT(g, t0 + t, r) = acc[t];
-}
-
 /* The K-quant tile llama.cpp's kernel for this op would add like: Q4_K of a
  * multiple of 8 rows is repacked there (AVX2 and AVX-512); other K-quants
  * of batches of 8 or more take its tiled GEMM; the rest its vec_dot. */
@@ -622,7 +547,7 @@ INLINE void q6_k_ll_tile(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
 	 : (g)->nb >= 8 ? kq45_ll_tile(g, r, t, nt, 0, KQ_TILED) : qk45_tile(g, r, t, nt, 0))
 #define Q5K_TILE(g, r, t, nt) \
 	((g)->nb >= 8 ? kq45_ll_tile(g, r, t, nt, 1, KQ_TILED) : qk45_tile(g, r, t, nt, 1))
-#define Q6K_TILE(g, r, t, nt) ((g)->nb >= 8 ? q6_k_ll_tile(g, r, t, nt) : q6_k_tile(g, r, t, nt))
+#define Q6K_TILE(g, r, t, nt) q6_k_tile(g, r, t, nt, (g)->nb >= 8)
 
 /* ------------------------------------------------------------- floats */
 
@@ -822,7 +747,7 @@ static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)              
  * matrix with 2 or 4). */
 GEMM32(gemm_q4_0, Q4_0_TILE, R32)
 GEMM32(gemm_q4_1, q4_1_tile, R32)
-GEMM32(gemm_q8_0, q8_0_tile, 1)
+GEMM32(gemm_q8_0, Q8_0_TILE, 1)
 GEMM(gemm_q4_k, Q4K_TILE)
 GEMM(gemm_q5_k, Q5K_TILE)
 GEMM(gemm_q6_k, Q6K_TILE)
