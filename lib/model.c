@@ -656,15 +656,16 @@ static int check_batch(q_fwd *f, const q_batch *b)
 			f->out_rows[f->n_out++] = i;
 		}
 	}
-	/* The output rows' batch sizes: llama.cpp runs the last layer's FFN
-	 * and the output matmul over its outputs only, so a row that is its
-	 * sequence's only output here stands for a batch of 1 (a prompt
-	 * decoded for its last logits); rows of a sequence with several
-	 * outputs (teacher forcing) keep theirs. */
+	/* batch sizes and indices as the kernels take them (qk_matmul) */
 	for (int i = 0; i < b->n; i++) {
 		f->nb_host[i] = b->nb && b->nb[i] > 1 ? b->nb[i] : 1;
 		f->nb_host[b->n + i] = b->nb && b->nb_index && b->nb[i] > 1 ? b->nb_index[i] : 0;
 	}
+	/* The output rows': llama.cpp runs the last layer's FFN and the output
+	 * matmul over its outputs only, so a row that is its sequence's only
+	 * output here stands for a batch of 1 (a prompt decoded for its last
+	 * logits); rows of a sequence with several outputs (teacher forcing)
+	 * keep theirs. */
 	for (int j = 0; j < f->n_out; j++) {
 		int t = f->out_rows[j], s = b->seq[t];
 		int several = (j > 0 && b->seq[f->out_rows[j - 1]] == s) ||
@@ -688,8 +689,7 @@ int q_fwd_run(q_fwd *f, const q_batch *b)
 	if (!table)
 		return -1;
 	qk_tensor ids = head(&f->ids, n), pos = head(&f->pos, n), seq = head(&f->seq, n),
-		  slots = head(&f->slots, n), nb = head(&f->nb, n), nbo = head(&f->nbo, n_out);
-	nb.rows = nbo.rows = 2;
+		  slots = head(&f->slots, n), nb = head(&f->nb, n), nbo = head(&f->nbo, n_out); /* [2][n] */
 	size_t ib = (size_t)n * sizeof(int32_t);
 	qk_tensor x = top(&f->x, n), h = top(&f->h, n), q = top(&f->q, n), k = top(&f->k, n),
 		  v = top(&f->v, n), att = top(&f->att, n), o = top(&f->o, n);

@@ -216,8 +216,6 @@ static int cpu_matmul(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tens
 		int v = NB_(t0), in4 = IN4_(t0);
 		for (t1 = t0 + 1; t1 < x->rows && NB_(t1) == v && IN4_(t1) == in4; t1++)
 			;
-#undef NB_
-#undef IN4_
 		j.g.nb = v;
 		j.g.in4 = in4;
 		j.g.x = all;
@@ -226,6 +224,8 @@ static int cpu_matmul(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tens
 		j.g.y = y0 + (size_t)t0 * j.g.ldy;
 		qk_pool_run(c->pool, gemm_job, &j, j.m, row_chunk(j.m, qk_pool_size(c->pool)));
 	}
+#undef NB_
+#undef IN4_
 	return 0;
 }
 
