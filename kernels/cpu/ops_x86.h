@@ -10,13 +10,12 @@
  *   vector code does the same operations, so it is bit-identical to the
  *   reference; sums of squares and of exponentials are accumulated in
  *   double like the reference, only in a different order.
- * - exp is a polynomial: for silu and for the attention over an F16 cache
- *   llama.cpp's own (gexp, the sequence of its AVX2 or AVX-512 build), for
- *   the softmax op and the F32-cache attention ours (vexp, about 2 ulp);
- *   either differs from the libm reference by a few ulp (t4003 bounds
- *   this).  silu and the F16-cache attention, whose summation orders
- *   follow llama.cpp's too (attn_head_f16), match llama.cpp's build for
- *   the same ISA bit for bit (t3100, t3102 on AVX2).
+ * - exp is a polynomial: for silu and the attention llama.cpp's own (gexp,
+ *   the sequence of its AVX2 or AVX-512 build), for the softmax op ours
+ *   (vexp, about 2 ulp); either differs from the libm reference by a few
+ *   ulp (t4003 bounds this).  silu and the attention, whose summation
+ *   orders follow llama.cpp's too (attn_head_ggml), match llama.cpp's
+ *   build for the same ISA bit for bit (t3100, t3102 on AVX2).
  * - Tails shorter than a vector go through the same vector code on a
  *   zero-padded copy, so there is one code path per op.
  * Requires: QK_SFX(name); VF, VW; VF_ZERO, VF_SET1, VF_LD, VF_ST, VF_ADD,
