@@ -15,6 +15,13 @@ Writes t/data/engine/tiny/ (layouts in t/data/engine/README):
                      the hyper-parameters (the header line names the columns)
   calibration.txt    how far llama.cpp moves from itself when only the thread
                      count or the KV cache type changes (a floor for tolerances)
+  greedy.txt         per model: the first 8 ids of tokens.txt as a prompt and
+                     llama.cpp's greedy continuation of up to 32 ids (F16 KV;
+                     the prompt in one decode, then one decode per id, so its
+                     one-token kernels are exercised too), with the top-1 /
+                     top-2 gap of every step (as smollm2's greedy.txt)
+The logits, calibration.txt and greedy.txt go to tiny/ISA/ (the ISA llama.cpp
+was built for, llamacpp_oracle.isa()); the rest is the same everywhere.
 
 Oracle settings (llama-cpp-python 0.3.36 = its vendored llama.cpp, CPU):
   one llama_decode of the whole sequence (n_batch = n_ubatch = 64), 1 thread,
@@ -50,6 +57,8 @@ STORIES = os.path.join(SHARED, "models", "stories260K.gguf")
 LIB = os.path.join(os.path.dirname(llama_cpp.__file__), "lib")
 SEED = 20250603
 N_POS = 48
+N_PROMPT = 8   # greedy.txt: prompt ids (the first of tokens.txt) and ids generated
+N_GEN = 32
 TEXT = ("Once upon a time, there was a little girl named Lily. She loved to play "
         "outside in the park with her big red ball and her dog Max. One day, the sun was hot.")
 
@@ -216,6 +225,15 @@ def llama_logits(path, tokens, threads=1, kv=llama_cpp.GGML_TYPE_F32, batch=64):
     return out
 
 
+def greedy(path, prompt, n):
+    """llama.cpp's greedy continuation of PROMPT on PATH (F16 KV): (ids, gaps)."""
+    llm = llama_cpp.Llama(model_path=path, n_ctx=64, n_batch=64, n_ubatch=64, n_threads=1,
+                          n_threads_batch=1, logits_all=True, flash_attn=False, verbose=False)
+    ids, gaps, _ = oracle.greedy(llm, prompt, n)
+    llm.close()
+    return ids, gaps
+
+
 def rel_err(a, b):
     """'maxrel/rmsrel': max over positions of max|a-b| / max|b| and of
     rms(a-b) / rms(b), per position row."""
@@ -236,7 +254,7 @@ def main():
     assert len(tokens) == N_POS, len(tokens)
     with open(os.path.join(OUT, "tokens.txt"), "w") as f:
         f.write(" ".join(map(str, tokens)) + "\n")
-    rows, cal = [], []
+    rows, cal, greedy_rows = [], [], []
     for i, (name, arch, shape, wt, et, ot) in enumerate(MODELS):
         path = os.path.join(OUT, name + ".gguf")
         hp = write_model(path, name, arch, shape, wt, et, ot, vocab, SEED + i)
@@ -253,6 +271,9 @@ def main():
         one = rel_err(llama_logits(path, tokens, batch=1), lg)
         oneh = rel_err(llama_logits(path, tokens, kv=llama_cpp.GGML_TYPE_F16, batch=1), lh)
         f16 = rel_err(lh, lg)
+        gids, ggaps = greedy(path, tokens[:N_PROMPT], N_GEN)
+        greedy_rows.append(f"{name}\t{' '.join(map(str, tokens[:N_PROMPT]))}\t{' '.join(map(str, gids))}\t"
+                           f"{' '.join(f'{g:.6f}' for g in ggaps)}")
         top = np.sort(lg, axis=1)
         gap = float(np.min(top[:, -1] - top[:, -2]))
         cal.append(f"{name}\t{t2}\t{t2h}\t{one}\t{oneh}\t{f16}\t"
@@ -267,6 +288,8 @@ def main():
         f.write("# name\tarch\tweights\ttoken_embd\toutput\tn_embd\tn_ff\tn_layer\tn_head\t"
                 "n_head_kv\thead_dim\tn_vocab\trope_base\trms_eps\tgguf_bytes\n")
         f.write("\n".join(rows) + "\n")
+    with open(os.path.join(lgdir, "greedy.txt"), "w") as f:
+        f.write("\n".join(greedy_rows) + "\n")
     with open(os.path.join(lgdir, "calibration.txt"), "w") as f:
         f.write("# llama.cpp against its own goldens for the same file; each cell is\n"
                 "# MAXREL/RMSREL: the max over positions of max_i|a_i-b_i| / max_i|b_i| and\n"
