@@ -60,7 +60,9 @@ bin/%: bin/%.c bin/cli.h $(LINK)
 	$(CC) $(CFLAGS) $< -o $@ $(LINK) $(LDFLAGS_ALL) $(LIBS)
 
 t/unit/%: t/unit/%.c $(wildcard t/unit/*.h) $(LINK)
-	$(CC) $(CFLAGS) $< -o $@ $(LINK) $(LDFLAGS_ALL) $(LIBS)
+	$(CC) $(CFLAGS) $< -o $@ $(LINK) $(LDFLAGS_ALL) $(LDFLAGS_UNIT) $(LIBS)
+# engine-alloc counts the allocations libq and libqk make
+t/unit/engine-alloc: LDFLAGS_UNIT = $(foreach f,malloc calloc realloc aligned_alloc posix_memalign,-Wl,--wrap=$(f))
 
 # Each t/fuzz/NAME.c defines LLVMFuzzerTestOneInput.  NAME-replay runs it
 # over files (the t8 tests replay the corpus); NAME-fuzz is the libFuzzer build.

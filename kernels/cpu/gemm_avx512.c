@@ -37,52 +37,60 @@ static inline __attribute__((always_inline)) float hsum16(__m512 v)
 	return _mm_cvtss_f32(q);
 }
 
-/* BF16 weights x BF16 activations with vdpbf16ps: 32 products per
- * instruction into 16 lanes, four chains; then 16 at a time as floats,
- * then scalar.  Products of two bf16 are exact in F32 (the instruction
- * treats denormal inputs as zero, below anything the bounds see). */
+/* BF16 weights x BF16 activations with vdpbf16ps (32 products into 16
+ * lanes per instruction), in llama.cpp's AVX512_BF16 orders:
+ * - a batch (nb >= 2) of a weight with a multiple of 4 rows and k a
+ *   multiple of 32 goes through its tinyBLAS<32, __m512, __m512bh>: per
+ *   (row, token) one chain over k in steps of 32, then the halving tree;
+ * - otherwise ggml_vec_dot_bf16: two chains over steps of 64 (elements
+ *   [i, i+32) and [i+32, i+64)), each reduced by the halving tree and added
+ *   to a double in that order, the elements after the last whole step
+ *   added one by one in double.
+ * Products of two bf16 are exact in F32 (the instruction treats denormal
+ * inputs as zero, below anything the bounds see). */
 #include "cpu.h"
 static inline void bf16_tile_dp(const qk_gemm *g, int64_t r, int64_t t0, const int nt);
 #include "gemm_x86.h"
 
+#define LD_BH(p) ((__m512bh)_mm512_loadu_si512((const void *)(p)))
+
 static inline void bf16_tile_dp(const qk_gemm *g, int64_t r, int64_t t0, const int nt)
 {
 	const uint8_t *w = ROW(g, r), *x[NTF];
-	__m512 acc[NTF][4];
+	__m512 acc[NTF][2];
 	UNROLL
 	for (int t = 0; t < nt; t++) {
 		x[t] = XROW(g, t0 + t);
-		acc[t][0] = acc[t][1] = acc[t][2] = acc[t][3] = _mm512_setzero_ps();
+		acc[t][0] = acc[t][1] = _mm512_setzero_ps();
 	}
-	int64_t i = 0;
-	for (; i + 128 <= g->k; i += 128)
-		UNROLL
-		for (int c = 0; c < 4; c++) {
-			__m512bh wv = (__m512bh)_mm512_loadu_si512((const void *)(w + 2 * (i + 32 * c)));
+	if (g->nb >= 2 && g->m % 4 == 0 && g->k % 32 == 0) {
+		for (int64_t i = 0; i < g->k; i += 32) {
+			__m512bh wv = LD_BH(w + 2 * i);
 			UNROLL
 			for (int t = 0; t < nt; t++)
-				acc[t][c] = _mm512_dpbf16_ps(acc[t][c], wv,
-					(__m512bh)_mm512_loadu_si512((const void *)(x[t] + 2 * (i + 32 * c))));
+				acc[t][0] = _mm512_dpbf16_ps(acc[t][0], wv, LD_BH(x[t] + 2 * i));
 		}
-	for (; i + 32 <= g->k; i += 32) {
-		__m512bh wv = (__m512bh)_mm512_loadu_si512((const void *)(w + 2 * i));
 		UNROLL
 		for (int t = 0; t < nt; t++)
-			acc[t][0] = _mm512_dpbf16_ps(acc[t][0], wv, (__m512bh)_mm512_loadu_si512((const void *)(x[t] + 2 * i)));
+			OUT(g, t0 + t, r) = hsum16(acc[t][0]);
+		return;
 	}
-	for (; i + 16 <= g->k; i += 16) {
-		__m512 wv = VF_LD_BF16(w + 2 * i);
+	int64_t i = 0;
+	for (; i + 64 <= g->k; i += 64)
 		UNROLL
-		for (int t = 0; t < nt; t++)
-			acc[t][1] = _mm512_fmadd_ps(wv, VF_LD_BF16(x[t] + 2 * i), acc[t][1]);
-	}
+		for (int c = 0; c < 2; c++) {
+			__m512bh wv = LD_BH(w + 2 * (i + 32 * c));
+			UNROLL
+			for (int t = 0; t < nt; t++)
+				acc[t][c] = _mm512_dpbf16_ps(acc[t][c], wv, LD_BH(x[t] + 2 * (i + 32 * c)));
+		}
 	UNROLL
 	for (int t = 0; t < nt; t++) {
-		__m512 v = _mm512_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]), _mm512_add_ps(acc[t][2], acc[t][3]));
-		float s = hsum16(v);
+		double s = hsum16(acc[t][0]);
+		s += hsum16(acc[t][1]);
 		for (int64_t j = i; j < g->k; j++)
-			s += sc_bf16(w, j) * sc_bf16(x[t], j);
-		OUT(g, t0 + t, r) = s;
+			s += (double)(sc_bf16(w, j) * sc_bf16(x[t], j));
+		OUT(g, t0 + t, r) = (float)s;
 	}
 }
 
