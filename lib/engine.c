@@ -157,6 +157,11 @@ void q_engine_free(q_engine *e)
 	free(e);
 }
 
+const q_model *q_engine_model(const q_engine *e)
+{
+	return e->m;
+}
+
 const q_engine_config *q_engine_conf(const q_engine *e)
 {
 	return &e->c;
@@ -504,6 +509,41 @@ int q_engine_step(q_engine *e)
 	}
 	reap(e);
 	return pending(e);
+}
+
+/* Cancel: a queued request leaves the queue, a running one is finished
+ * and released (its KV blocks back to the pool) at once. */
+int q_engine_cancel(q_engine *e, int id)
+{
+	for (rq **pp = &e->queue, *prev = NULL; *pp; prev = *pp, pp = &(*pp)->next) {
+		rq *r = *pp;
+		if (r->id != id)
+			continue;
+		*pp = r->next;
+		if (e->queue_tail == r)
+			e->queue_tail = prev;
+		finish(r, Q_DONE_CANCEL, NULL);
+		rq_free(r);
+		return 0;
+	}
+	for (int i = 0; i < e->n_run; i++)
+		if (e->run[i]->id == id) {
+			finish(e->run[i], Q_DONE_CANCEL, NULL);
+			reap(e);
+			return 0;
+		}
+	return q_error("no request %d", id);
+}
+
+int q_engine_pending(const q_engine *e)
+{
+	return pending(e);
+}
+
+int q_engine_kv_used(const q_engine *e, int64_t *total)
+{
+	*total = q_kv_n_blocks(e->kv);
+	return (int)(*total - q_kv_n_free(e->kv));
 }
 
 const q_engine_stats *q_engine_get_stats(const q_engine *e)

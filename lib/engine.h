@@ -93,6 +93,8 @@ typedef struct q_req {
  * q_error.  m, tok and be must outlive it. */
 q_engine *q_engine_new(const q_model *m, const q_tok *tok, qk_backend *be, const q_engine_config *c);
 void q_engine_free(q_engine *e);
+/* The model it runs. */
+const q_model *q_engine_model(const q_engine *e);
 /* The configuration with its defaults filled in. */
 const q_engine_config *q_engine_conf(const q_engine *e);
 
@@ -104,6 +106,15 @@ int q_engine_add(q_engine *e, const q_req *r);
  * -1 + q_error when the model fails (the requests of that batch end with
  * Q_DONE_ERROR). */
 int q_engine_step(q_engine *e);
+/* End request id (queued or running) with Q_DONE_CANCEL now: its on_done
+ * is called and its KV blocks go back to the pool.  Call between steps,
+ * never from a callback.  0, or -1 + q_error when no such request is
+ * queued or running. */
+int q_engine_cancel(q_engine *e, int id);
+/* Requests queued or running. */
+int q_engine_pending(const q_engine *e);
+/* KV blocks in use; *total gets the pool's size. */
+int q_engine_kv_used(const q_engine *e, int64_t *total);
 /* Step until every request is finished.  0, or -1 + q_error. */
 int q_engine_run(q_engine *e);
 
