@@ -37,7 +37,7 @@ __attribute__((noreturn)) static void cli_die_lib(const char *what)
 }
 
 /* Write all of buf to stdout; a closed pipe or full disk is an error. */
-static void cli_write(const void *p, size_t n)
+static inline void cli_write(const void *p, size_t n)
 {
 	if (n && fwrite(p, 1, n, stdout) != n)
 		cli_fail(1, "write to stdout failed");
