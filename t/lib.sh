@@ -89,6 +89,60 @@ one_line_error() {
 	fi
 }
 
+# serve_start ARGS...: start bin/qserve ARGS on a free loopback port in the
+# background (stderr in $TRASH/serve.err) and wait until /health says 200
+# (or 401, when it needs a key).
+# Sets $PORT, $URL and $SERVE_PID; the server is killed on exit.  Returns 1
+# (with a diag) when it did not come up within 60 s.
+serve_start() {
+	for _try in 1 2 3 4 5 6 7 8; do
+		PORT=$(( ($$ * 7 + _try * 7919 + $(date +%N | sed 's/^0*//;s/^$/0/')) % 30000 + 20000 ))
+		bin/qserve --host 127.0.0.1 --port "$PORT" "$@" 2>"$TRASH/serve.err" &
+		SERVE_PID=$!
+		URL=http://127.0.0.1:$PORT
+		trap 'kill $SERVE_PID 2>/dev/null; wait $SERVE_PID 2>/dev/null; rm -rf "$TRASH"' EXIT
+		_i=0
+		while [ $_i -lt 600 ]; do
+			if ! kill -0 "$SERVE_PID" 2>/dev/null; then
+				break
+			fi
+			case $(curl -s -o /dev/null -w '%{http_code}' "$URL/health") in
+			200 | 401) return 0 ;; # 401: up, with --protect-metrics
+			esac
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		kill "$SERVE_PID" 2>/dev/null
+		wait "$SERVE_PID" 2>/dev/null
+		grep -q 'cannot listen' "$TRASH/serve.err" || break
+	done
+	diag "qserve did not start:" "$(head -c 400 "$TRASH/serve.err")"
+	return 1
+}
+
+# serve_stop: SIGTERM the server, wait; its exit status in $rc.
+serve_stop() {
+	kill -TERM "$SERVE_PID" 2>/dev/null
+	wait "$SERVE_PID"
+	rc=$?
+}
+
+# http METHOD PATH [BODY] [CURL ARGS...]: a request to $URL (GET takes no
+# BODY); the response body in $TRASH/out, its status in $code, headers in
+# $TRASH/headers.
+http() {
+	_m=$1 _p=$2
+	shift 2
+	if [ "$_m" != GET ] && [ $# -gt 0 ]; then
+		printf '%s' "$1" >"$TRASH/body"
+		shift
+		code=$(curl -s -X "$_m" -o "$TRASH/out" -D "$TRASH/headers" -w '%{http_code}' \
+			-H 'Content-Type: application/json' --data-binary @"$TRASH/body" "$@" "$URL$_p")
+	else
+		code=$(curl -s -X "$_m" -o "$TRASH/out" -D "$TRASH/headers" -w '%{http_code}' "$@" "$URL$_p")
+	fi
+}
+
 done_testing() {
 	echo "1..$_n"
 	[ "$_failed" -eq 0 ]
