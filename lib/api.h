@@ -17,6 +17,11 @@
  *   an array of strings, an array of ids or an array of arrays of ids (BOS
  *   as the model says for text; ids taken as given).
  * - Choices: every prompt x n (n in [1, 16]); choice k is prompt k / n.
+ * - Ollama's num_predict (-1, -2: no limit) is cut to what the context
+ *   leaves instead of refused; options.num_ctx, format, keep_alive are
+ *   ignored, as are OpenAI's suffix, tool_choice and response_format.
+ * - Chat messages: content a string or text parts (joined with "\n", as
+ *   vLLM does); role "developer" is rendered as "system".
  * - A prompt longer than the context, or prompt + max_tokens beyond it when
  *   max_tokens is given, is a 400 that gives both token counts.
  *
@@ -67,7 +72,9 @@ typedef struct q_api_req {
 	q_sample_params sample; /* defaults: temp 1, top_p 1, top_k off, min_p 0,
 				   penalties off (OpenAI's); Ollama's: temp 0.8,
 				   top_k 40, top_p 0.9, repeat_penalty 1.1 over 64;
-				   seed: given, else random per choice */
+				   seed: given, else random (seed_given 0:
+				   the caller varies it per choice, e.g.
+				   seed + k) */
 	int seed_given;
 	q_logit_bias *bias;    /* sample.bias points here */
 	char **stop;           /* [n_stop] non-empty strings */
@@ -141,7 +148,9 @@ int q_api_format_response(const q_api_req *req, const q_api_meta *meta, const q_
  * logprobs of the tokens it came from (n_lp may be 0), and, when reason is
  * nonzero, the choice's end (finish_reason).  OpenAI: "data: {...}\n\n"
  * (chat: the first event of a choice carries delta.role "assistant"; the
- * caller says so with first); with include_usage every chunk has
+ * caller says so with first; completions with echo: the first event starts
+ * with the prompt's text, and text_offset counts from the event's start);
+ * with include_usage every chunk has
  * "usage": null.  Ollama: "{...}\n" with done false (an ending Ollama
  * event writes nothing: q_api_format_end carries done_reason). */
 int q_api_format_delta(const q_api_req *req, const q_api_meta *meta, int i, int first, const char *text, size_t n,
