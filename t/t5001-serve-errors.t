@@ -82,6 +82,26 @@ ok_ $? "the daemon is alive after the slow-drip connection"
 serve_stop
 is "$rc" 0 "SIGTERM: exit 0"
 
+# --chat-template gives a model without one a chat template
+printf '%s' '{% for m in messages %}{{ m.content }}{% endfor %}' >"$TRASH/tmpl"
+serve_start -m "$M" -t 1 --chat-template "$TRASH/tmpl" --quiet || { done_testing; }
+http POST /v1/chat/completions '{"messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":12,"temperature":0}'
+jq -j '.choices[0].message.content' "$TRASH/out" >"$TRASH/got"
+run qgen -m "$M" -t 1 -p "Once upon a time" --temp 0 -n 12
+test_cmp "$TRASH/out" "$TRASH/got" "--chat-template: chat answers with the template's rendering as the prompt"
+serve_stop
+printf '{%% if %%}' >"$TRASH/tmpl"
+run qserve -m "$M" --port 1 --chat-template "$TRASH/tmpl"
+expect_status 1 "--chat-template with a broken template: exit 1"
+one_line_error "$TRASH/err" qserve "--chat-template with a broken template: one error line"
+run qserve -m "$M" --chat-template "$TRASH/nonexistent"
+expect_status 1 "--chat-template FILE missing: exit 1"
+run qserve -m "$M" --parallel 0
+expect_status 2 "--parallel 0: usage error, exit 2"
+run qserve -m "$M" --bogus
+expect_status 2 "unknown option: exit 2"
+one_line_error "$TRASH/err" qserve "unknown option: one error line"
+
 # keys and the protected metrics
 printf '# keys\nsecond-key\n\n' >"$TRASH/keys"
 serve_start -m "$M" -t 1 --api-key first-key --api-key-file "$TRASH/keys" --protect-metrics --quiet || { done_testing; }
