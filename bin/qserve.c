@@ -31,6 +31,7 @@
 #include "model.h"
 #include "serve.h"
 #include "source.h"
+#include "tmpl.h"
 #include "tok.h"
 
 static const char usage[] =
@@ -152,8 +153,12 @@ int main(int argc, char **argv)
 		if (q_auth_load_file(auth, key_files[i]) < 0)
 			cli_die_lib("--api-key-file");
 	q_buf tmpl = Q_BUF_INIT;
-	if (tmpl_path && q_buf_read_file(&tmpl, tmpl_path) < 0)
-		cli_die_lib("--chat-template");
+	if (tmpl_path) {
+		q_tmpl *t = q_buf_read_file(&tmpl, tmpl_path) < 0 ? NULL : q_tmpl_parse(tmpl.p ? tmpl.p : "", tmpl.len);
+		if (!t)
+			cli_die_lib(tmpl_path);
+		q_tmpl_free(t);
+	}
 	q_buf path = Q_BUF_INIT;
 	enum q_source_kind kind;
 	if (q_source_resolve(model, &path, &kind) < 0)

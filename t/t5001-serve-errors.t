@@ -91,14 +91,14 @@ run qgen -m "$M" -t 1 -p "Once upon a time" --temp 0 -n 12
 test_cmp "$TRASH/out" "$TRASH/got" "--chat-template: chat answers with the template's rendering as the prompt"
 serve_stop
 printf '{%% if %%}' >"$TRASH/tmpl"
-run qserve -m "$M" --port 1 --chat-template "$TRASH/tmpl"
+run timeout 20 qserve -m "$M" --port "$PORT" --chat-template "$TRASH/tmpl"
 expect_status 1 "--chat-template with a broken template: exit 1"
 one_line_error "$TRASH/err" qserve "--chat-template with a broken template: one error line"
-run qserve -m "$M" --chat-template "$TRASH/nonexistent"
+run timeout 20 qserve -m "$M" --port "$PORT" --chat-template "$TRASH/nonexistent"
 expect_status 1 "--chat-template FILE missing: exit 1"
-run qserve -m "$M" --parallel 0
+run timeout 20 qserve -m "$M" --parallel 0
 expect_status 2 "--parallel 0: usage error, exit 2"
-run qserve -m "$M" --bogus
+run timeout 20 qserve -m "$M" --bogus
 expect_status 2 "unknown option: exit 2"
 one_line_error "$TRASH/err" qserve "unknown option: one error line"
 
