@@ -76,8 +76,9 @@ t/fuzz/%-fuzz: t/fuzz/%.c $(LIB_SRC) $(LIB_HDR) lib/config.h $(if $(QK_SRC),kern
 test: all
 	prove -j$(PROVE_JOBS) t/
 
-unit: $(UNIT_BIN) $(FUZZ_REPLAY)
-	prove -j$(PROVE_JOBS) $(wildcard t/t0*.t t/t1*.t t/t4*.t t/t8*.t)
+# the suite a sanitizer build runs: formats, tokenizers, kernels, the daemon, fuzz replays
+unit: $(addprefix bin/,$(TOOLS)) $(UNIT_BIN) $(FUZZ_REPLAY)
+	prove -j$(PROVE_JOBS) $(wildcard t/t0*.t t/t1*.t t/t4*.t t/t5*.t t/t8*.t)
 
 model: $(MODEL)
 $(MODEL):
