@@ -6,6 +6,8 @@
 #ifndef Q_CLI_H
 #define Q_CLI_H
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,28 @@ static void cli_version(void)
 {
 	printf("%s (q) %s\n", cli_name, Q_VERSION);
 	exit(0);
+}
+
+/* A whole decimal integer in [lo, hi], or exit 2 naming the option. */
+static inline long cli_long(const char *name, const char *s, long lo, long hi)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (!*s || *end || errno == ERANGE || v < lo || v > hi)
+		cli_fail(2, "%s '%s': want an integer in [%ld, %ld]", name, s, lo, hi);
+	return v;
+}
+
+/* A finite number, or exit 2 naming the option. */
+static inline float cli_float(const char *name, const char *s)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (!*s || *end || errno == ERANGE || !isfinite(v))
+		cli_fail(2, "%s '%s': not a number", name, s);
+	return (float)v;
 }
 
 /* getopt_long (with opterr = 0) returned '?' or ':' for argv[optind - 1]. */

@@ -65,28 +65,6 @@ static struct {
 
 #define MAX_PREDICT (1L << 24)
 
-/* Parse a whole decimal integer in [lo, hi] or exit 2 naming the option. */
-static long parse_long(const char *name, const char *s, long lo, long hi)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || errno == ERANGE || v < lo || v > hi)
-		cli_fail(2, "%s '%s': want an integer in [%ld, %ld]", name, s, lo, hi);
-	return v;
-}
-
-/* Parse a finite number or exit 2. */
-static float parse_float(const char *name, const char *s)
-{
-	char *end;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (!*s || *end || errno == ERANGE || !isfinite(v))
-		cli_fail(2, "%s '%s': not a number", name, s);
-	return (float)v;
-}
-
 static int on_text(void *ud, const char *s, size_t n)
 {
 	(void)ud;
@@ -207,17 +185,17 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'm': opt.model = optarg; break;
 		case 'p': opt.prompt = optarg; break;
-		case 'n': opt.n_predict = parse_long("-n", optarg, 0, MAX_PREDICT); break;
-		case 't': opt.threads = parse_long("-t", optarg, 1, 1024); break;
-		case O_TEMP: opt.sp.temp = parse_float("--temp", optarg); break;
-		case O_TOPK: opt.sp.top_k = (int)parse_long("--top-k", optarg, 0, INT_MAX); break;
-		case O_TOPP: opt.sp.top_p = parse_float("--top-p", optarg); break;
-		case O_MINP: opt.sp.min_p = parse_float("--min-p", optarg); break;
-		case O_SEED: opt.sp.seed = (uint64_t)parse_long("--seed", optarg, 0, LONG_MAX); opt.have_seed = 1; break;
-		case O_REP: opt.sp.repeat_penalty = parse_float("--repeat-penalty", optarg); break;
-		case O_PRES: opt.sp.presence_penalty = parse_float("--presence-penalty", optarg); break;
-		case O_FREQ: opt.sp.frequency_penalty = parse_float("--frequency-penalty", optarg); break;
-		case O_LASTN: opt.sp.penalty_last_n = (int)parse_long("--repeat-last-n", optarg, 0, 1 << 20); break;
+		case 'n': opt.n_predict = cli_long("-n", optarg, 0, MAX_PREDICT); break;
+		case 't': opt.threads = cli_long("-t", optarg, 1, 1024); break;
+		case O_TEMP: opt.sp.temp = cli_float("--temp", optarg); break;
+		case O_TOPK: opt.sp.top_k = (int)cli_long("--top-k", optarg, 0, INT_MAX); break;
+		case O_TOPP: opt.sp.top_p = cli_float("--top-p", optarg); break;
+		case O_MINP: opt.sp.min_p = cli_float("--min-p", optarg); break;
+		case O_SEED: opt.sp.seed = (uint64_t)cli_long("--seed", optarg, 0, LONG_MAX); opt.have_seed = 1; break;
+		case O_REP: opt.sp.repeat_penalty = cli_float("--repeat-penalty", optarg); break;
+		case O_PRES: opt.sp.presence_penalty = cli_float("--presence-penalty", optarg); break;
+		case O_FREQ: opt.sp.frequency_penalty = cli_float("--frequency-penalty", optarg); break;
+		case O_LASTN: opt.sp.penalty_last_n = (int)cli_long("--repeat-last-n", optarg, 0, 1 << 20); break;
 		case O_STOP:
 			if (!*optarg)
 				cli_fail(2, "--stop: empty stop string");
@@ -226,7 +204,7 @@ int main(int argc, char **argv)
 		case O_CHAT: opt.chat = 1; break;
 		case O_SYSTEM: opt.system = optarg; break;
 		case O_IDS: opt.ids = 1; break;
-		case O_CTX: opt.ctx = parse_long("--ctx", optarg, 1, 1 << 20); break;
+		case O_CTX: opt.ctx = cli_long("--ctx", optarg, 1, 1 << 20); break;
 		case O_TRUNC: opt.truncate = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case O_VERSION: cli_version(); break;

@@ -23,6 +23,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "clock.h"
 #include "cli.h"
 #include "engine.h"
 #include "gguf.h"
@@ -58,23 +59,6 @@ static const char usage[] =
 	"  --quiet                no access log on stderr\n"
 	"  -h, --help, --version\n";
 
-static long parse_long(const char *name, const char *s, long lo, long hi)
-{
-	char *end;
-	errno = 0;
-	long v = strtol(s, &end, 10);
-	if (!*s || *end || errno == ERANGE || v < lo || v > hi)
-		cli_fail(2, "%s '%s': want an integer in [%ld, %ld]", name, s, lo, hi);
-	return v;
-}
-
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 int main(int argc, char **argv)
 {
 	enum { O_HOST = 256, O_PORT, O_NAME, O_PAR, O_CTX, O_KV, O_BATCH, O_QUEUE, O_KEY, O_KEYFILE, O_RATE,
@@ -106,31 +90,31 @@ int main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":m:t:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'm': model = optarg; break;
-		case 't': threads = parse_long("-t", optarg, 1, 1024); break;
+		case 't': threads = cli_long("-t", optarg, 1, 1024); break;
 		case O_HOST: hc.host = optarg; break;
-		case O_PORT: hc.port = (int)parse_long("--port", optarg, 1, 65535); break;
+		case O_PORT: hc.port = (int)cli_long("--port", optarg, 1, 65535); break;
 		case O_NAME:
 			if (!*optarg)
 				cli_fail(2, "--model-name: empty name");
 			name = optarg;
 			break;
-		case O_PAR: parallel = parse_long("--parallel", optarg, 1, 1024); break;
-		case O_CTX: ctx = parse_long("--ctx", optarg, 16, 1 << 20); break;
-		case O_KV: kv_tokens = parse_long("--kv-tokens", optarg, 16, 1L << 26); break;
-		case O_BATCH: batch = parse_long("--batch", optarg, 1, 1 << 16); break;
-		case O_QUEUE: max_queue = parse_long("--max-queue", optarg, 0, 1 << 24); break;
+		case O_PAR: parallel = cli_long("--parallel", optarg, 1, 1024); break;
+		case O_CTX: ctx = cli_long("--ctx", optarg, 16, 1 << 20); break;
+		case O_KV: kv_tokens = cli_long("--kv-tokens", optarg, 16, 1L << 26); break;
+		case O_BATCH: batch = cli_long("--batch", optarg, 1, 1 << 16); break;
+		case O_QUEUE: max_queue = cli_long("--max-queue", optarg, 0, 1 << 24); break;
 		case O_KEY:
 			if (!*optarg)
 				cli_fail(2, "--api-key: empty key");
 			keys[n_keys++] = optarg;
 			break;
 		case O_KEYFILE: key_files[n_key_files++] = optarg; break;
-		case O_RATE: rpm = parse_long("--rate-limit", optarg, 1, 1 << 24); break;
+		case O_RATE: rpm = cli_long("--rate-limit", optarg, 1, 1 << 24); break;
 		case O_PROTECT: protect = 1; break;
 		case O_TMPL: tmpl_path = optarg; break;
-		case O_BODY: max_body = parse_long("--max-body", optarg, 1024, 1L << 30); break;
-		case O_TIMEOUT: timeout = parse_long("--timeout", optarg, 1, 86400); break;
-		case O_DRAIN: drain = parse_long("--drain-timeout", optarg, 0, 86400); break;
+		case O_BODY: max_body = cli_long("--max-body", optarg, 1024, 1L << 30); break;
+		case O_TIMEOUT: timeout = cli_long("--timeout", optarg, 1, 86400); break;
+		case O_DRAIN: drain = cli_long("--drain-timeout", optarg, 0, 86400); break;
 		case O_QUIET: quiet = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case O_VERSION: cli_version(); break;
@@ -250,8 +234,8 @@ int main(int argc, char **argv)
 	sigwait(&sigs, &sig);
 	fprintf(stderr, "qserve: %s: no new connections; draining for up to %ld s\n", strsignal(sig), drain);
 	q_http_quiesce(http);
-	double until = mono() + (double)drain;
-	while (q_serve_inflight(serve) > 0 && mono() < until)
+	double until = q_clock() + (double)drain;
+	while (q_serve_inflight(serve) > 0 && q_clock() < until)
 		usleep(50000);
 	int left = q_serve_inflight(serve);
 	if (left)

@@ -17,6 +17,7 @@
 #include <sodium.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "err.h"
 
 #define DIGEST 32
@@ -33,13 +34,6 @@ struct q_auth {
 	double rpm;
 };
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 q_auth *q_auth_new(double rpm)
 {
 	if (sodium_init() < 0)
@@ -51,7 +45,7 @@ q_auth *q_auth_new(double rpm)
 	}
 	pthread_mutex_init(&a->mu, NULL);
 	a->rpm = rpm;
-	a->bucket[0] = (bucket){rpm, now()};
+	a->bucket[0] = (bucket){rpm, q_clock()};
 	return a;
 }
 
@@ -83,7 +77,7 @@ int q_auth_add_key(q_auth *a, const char *key, size_t n)
 	a->bucket = b;
 	crypto_generichash(a->digest[a->n_keys], DIGEST, (const unsigned char *)key, n, NULL, 0);
 	a->bucket[a->n_keys + 1] = a->bucket[a->n_keys]; /* the shared one stays last */
-	a->bucket[a->n_keys] = (bucket){a->rpm, now()};
+	a->bucket[a->n_keys] = (bucket){a->rpm, q_clock()};
 	a->n_keys++;
 	return 0;
 }
@@ -144,7 +138,7 @@ int q_auth_take(q_auth *a, int slot)
 		return 0;
 	pthread_mutex_lock(&a->mu);
 	bucket *b = &a->bucket[slot >= 0 && slot < a->n_keys ? slot : a->n_keys];
-	double t = now(), rate = a->rpm / 60.0;
+	double t = q_clock(), rate = a->rpm / 60.0;
 	b->tokens += (t - b->t) * rate;
 	if (b->tokens > a->rpm)
 		b->tokens = a->rpm;

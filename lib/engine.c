@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "err.h"
 #include "stop.h"
 
@@ -60,13 +61,6 @@ struct q_engine {
 	int next_id;
 	q_engine_stats st;
 };
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Fill in defaults, check limits, build the pool and the forward scratch. */
 q_engine *q_engine_new(const q_model *m, const q_tok *tok, qk_backend *be, const q_engine_config *cfg)
@@ -212,7 +206,7 @@ int q_engine_add(q_engine *e, const q_req *req)
 	r->id = e->next_id++;
 	r->res.id = r->id;
 	r->res.n_prompt = req->n_prompt;
-	r->res.t_add = now();
+	r->res.t_add = q_clock();
 	if (e->queue_tail)
 		e->queue_tail->next = r;
 	else
@@ -249,7 +243,7 @@ static void finish(rq *r, enum q_done why, const char *err)
 /* Handle the token r just sampled (or the end of a prompt-only request). */
 static void take_token(q_engine *e, rq *r, int32_t id)
 {
-	double t = now();
+	double t = q_clock();
 	if (r->res.n_gen == 0)
 		r->res.t_first = t;
 	r->res.t_last = t;
@@ -487,7 +481,7 @@ int q_engine_step(q_engine *e)
 				if (r->done || p != r->n_tok - 1)
 					continue;
 				if (r->res.t_prompt == 0)
-					r->res.t_prompt = now();
+					r->res.t_prompt = q_clock();
 				if (r->r.n_predict == 0) {
 					finish(r, Q_DONE_LENGTH, NULL);
 					continue;

@@ -31,6 +31,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "clock.h"
 #include "err.h"
 #include "utf8.h"
 
@@ -61,13 +62,6 @@ typedef struct conn {
 
 #define F_FIRST 1
 #define F_END 2
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* ------------------------------------------------------------ replies */
 
@@ -556,7 +550,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *mc, const char 
 			return MHD_NO;
 		*con_cls = c;
 		c->h = h;
-		c->t0 = now();
+		c->t0 = q_clock();
 		c->fd = -1;
 		c->endpoint = "other";
 		snprintf(c->method, sizeof c->method, "%s", method);
@@ -622,7 +616,7 @@ static void completed(void *cls, struct MHD_Connection *mc, void **con_cls, enum
 		fprintf(stderr,
 			"{\"time\":\"%s\",\"remote\":\"%s\",\"method\":\"%s\",\"path\":\"%s\",\"status\":%d,"
 			"\"ms\":%.1f,\"prompt_tokens\":%d,\"completion_tokens\":%d}\n",
-			t, c->remote, c->method, c->endpoint, status, (now() - c->t0) * 1e3, c->prompt_tokens,
+			t, c->remote, c->method, c->endpoint, status, (q_clock() - c->t0) * 1e3, c->prompt_tokens,
 			c->completion_tokens);
 	}
 	q_buf_free(&c->body);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "err.h"
 
 typedef struct choice_ud {
@@ -57,13 +58,6 @@ struct q_serve {
 	int64_t next_seq;
 	q_metrics_gauges g;    /* published by the engine thread */
 };
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void job_free(q_job *j)
 {
@@ -179,7 +173,7 @@ static void start_job(q_serve *s, q_job *j)
 {
 	const q_api_req *rq = j->req;
 	int n_ctx = q_engine_conf(s->e)->n_ctx;
-	j->t_start = now();
+	j->t_start = q_clock();
 	if (s->m) {
 		q_metrics_observe(s->m, Q_H_QUEUE, j->t_start - j->t_submit);
 		q_metrics_tokens(s->m, j->n_prompt_tokens, 0);
@@ -344,7 +338,7 @@ q_job *q_serve_submit(q_serve *s, q_api_req *req, int *full)
 	j->s = s;
 	j->n_ch = n_ch;
 	j->refs = 2;
-	j->t_submit = now();
+	j->t_submit = q_clock();
 
 	pthread_mutex_lock(&s->mu);
 	if (s->max_queue > 0 && s->n_wait >= s->max_queue) {
@@ -426,7 +420,7 @@ void q_job_stats(const q_job *j, q_api_stats *st)
 	st->prompt_tokens = j->n_prompt_tokens;
 	for (int k = 0; k < j->n_ch; k++)
 		st->completion_tokens += j->ch[k].n_gen;
-	double end = j->t_last > 0 ? j->t_last : j->t_prompt > 0 ? j->t_prompt : now();
+	double end = j->t_last > 0 ? j->t_last : j->t_prompt > 0 ? j->t_prompt : q_clock();
 	st->total_ns = (int64_t)((end - j->t_submit) * 1e9);
 	double t0 = j->t_start > 0 ? j->t_start : j->t_submit;
 	st->load_ns = (int64_t)((t0 - j->t_submit) * 1e9);
