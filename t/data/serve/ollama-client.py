@@ -17,7 +17,7 @@ llama-server has no Ollama API, so this one is debugged against qserve only.
 import json
 import os
 import sys
-import traceback
+from tap import check, finish, want
 import urllib.request
 
 try:
@@ -30,35 +30,6 @@ except ImportError:
 LONG = "Write a long story about a dragon who learns to bake bread."
 TIMEOUT = float(os.environ.get("Q_CLIENT_TIMEOUT", "120"))
 GREEDY = {"temperature": 0, "num_predict": 16}
-
-_n = 0
-_failed = 0
-
-
-def check(desc):
-    """Decorator: run the function as one TAP check.  It returns a string
-    appended to DESC, or raises AssertionError (message in a note) to fail."""
-    def wrap(fn):
-        global _n, _failed
-        _n += 1
-        try:
-            r = fn()
-            print(f"ok {_n} - {desc}" + (f": {r}" if r else ""), flush=True)
-        except Exception as e:  # any failure, including the client's, is a not ok
-            _failed += 1
-            print(f"not ok {_n} - {desc}", flush=True)
-            what = str(e) if isinstance(e, AssertionError) else \
-                "".join(traceback.format_exception_only(type(e), e)).strip()
-            for line in what.splitlines()[:8]:
-                print(f"#   {line}", flush=True)
-        return fn
-    return wrap
-
-
-def want(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
-
 
 def final_ok(r, how, reasons=("stop", "length")):
     """The fields a finished (non-stream or last streamed) response carries."""
@@ -161,10 +132,7 @@ def main():
         want(a == b, f"first {a!r}\nsecond {b!r}")
         return f"{len(a)} chars"
 
-    print(f"1..{_n}")
-    if _failed:
-        print(f"# {_failed} of {_n} checks failed")
-    sys.exit(1 if _failed else 0)
+    finish()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ so that it is debugged independently of qserve.
 import asyncio
 import os
 import sys
-import traceback
+from tap import check, finish, want
 
 try:
     import openai
@@ -31,37 +31,6 @@ except ImportError:
 LONG = "Write a long story about a dragon who learns to bake bread."
 COUNT = "Count from 1 to 30, separated by commas."
 TIMEOUT = float(os.environ.get("Q_CLIENT_TIMEOUT", "120"))
-
-_n = 0
-_failed = 0
-
-
-def check(desc):
-    """Decorator: run the function as one TAP check.  It returns a string
-    appended to DESC, or raises AssertionError (message in a note) to fail."""
-    def wrap(fn):
-        global _n, _failed
-        _n += 1
-        try:
-            r = fn()
-            if asyncio.iscoroutine(r):
-                r = asyncio.run(r)
-            print(f"ok {_n} - {desc}" + (f": {r}" if r else ""), flush=True)
-        except Exception as e:  # any failure, including the client's, is a not ok
-            _failed += 1
-            print(f"not ok {_n} - {desc}", flush=True)
-            what = str(e) if isinstance(e, AssertionError) else \
-                "".join(traceback.format_exception_only(type(e), e)).strip()
-            for line in what.splitlines()[:8]:
-                print(f"#   {line}", flush=True)
-        return fn
-    return wrap
-
-
-def want(cond, msg):
-    if not cond:
-        raise AssertionError(msg)
-
 
 def main():
     if len(sys.argv) != 3:
@@ -273,10 +242,7 @@ def main():
             want(all(g == one for g in got), f"concurrent greedy answers differ: {got} vs {one!r}")
         return f"{n} chunks; 4 concurrent answers identical"
 
-    print(f"1..{_n}")
-    if _failed:
-        print(f"# {_failed} of {_n} checks failed")
-    sys.exit(1 if _failed else 0)
+    finish()
 
 
 if __name__ == "__main__":
