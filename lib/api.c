@@ -205,20 +205,32 @@ static int parse_stop(q_api_err *err, const cJSON *o, const char *param, q_api_r
 	return 0;
 }
 
-/* logit_bias: {"token id": bias in [-100, 100]}. */
+/* logit_bias: {"token id": bias in [-100, 100]}; ignore_eos: true bans
+ * the end-of-generation tokens. */
 static int parse_bias(q_api_err *err, const cJSON *o, const q_api_ctx *ctx, q_api_req *req)
 {
 	const cJSON *j = item(o, "logit_bias");
+	int ignore_eos = 0;
+	if (get_bool(err, o, "ignore_eos", "ignore_eos", &ignore_eos) < 0)
+		return -1;
+	if (j && !cJSON_IsObject(j))
+		return BAD(err, "logit_bias", "'logit_bias' must be an object of token ids to numbers");
+	int32_t n_vocab = q_tok_n_vocab(ctx->tok), n_eog = 0;
+	for (int32_t id = 0; ignore_eos && id < n_vocab; id++)
+		n_eog += q_tok_is_eog(ctx->tok, id);
+	int n = j ? cJSON_GetArraySize(j) : 0;
+	if (n + n_eog == 0)
+		return 0;
+	if (!(req->bias = calloc((size_t)(n + n_eog), sizeof *req->bias)))
+		return internal(err);
+	/* ignore_eos (vLLM's and llama-server's extension): end-of-generation
+	 * tokens banned, so exactly max_tokens are generated */
+	for (int32_t id = 0; ignore_eos && id < n_vocab; id++)
+		if (q_tok_is_eog(ctx->tok, id))
+			req->bias[req->sample.n_bias++] = (q_logit_bias){id, -INFINITY};
+	req->sample.bias = req->bias;
 	if (!j)
 		return 0;
-	if (!cJSON_IsObject(j))
-		return BAD(err, "logit_bias", "'logit_bias' must be an object of token ids to numbers");
-	int n = cJSON_GetArraySize(j);
-	if (n == 0)
-		return 0;
-	if (!(req->bias = calloc((size_t)n, sizeof *req->bias)))
-		return internal(err);
-	int32_t n_vocab = q_tok_n_vocab(ctx->tok);
 	for (const cJSON *b = j->child; b; b = b->next) {
 		char *end;
 		errno = 0;

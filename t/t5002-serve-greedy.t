@@ -36,6 +36,12 @@ curl -s -H 'Content-Type: application/json' --data-binary @"$TRASH/req" "$URL/v1
 jq -j '.choices[0].message.content' "$TRASH/resp" >"$TRASH/got"
 test_cmp "$TRASH/qgen" "$TRASH/got" "/v1/chat/completions greedy = qgen --chat --temp 0"
 is "$(jq -r .choices[0].finish_reason "$TRASH/resp")" stop "chat: finish_reason stop at the end of the turn"
+jq '. + {ignore_eos: true}' "$TRASH/req" >"$TRASH/req2"
+curl -s -H 'Content-Type: application/json' --data-binary @"$TRASH/req2" "$URL/v1/chat/completions" >"$TRASH/resp"
+is "$(jq -r '[.usage.completion_tokens, .choices[0].finish_reason] | join(" ")' "$TRASH/resp")" "64 length" \
+	"ignore_eos: the turn's end is banned, max_tokens (64) are generated"
+jq -j '.choices[0].message.content' "$TRASH/resp" | head -c "$(wc -c <"$TRASH/qgen")" >"$TRASH/got"
+test_cmp "$TRASH/qgen" "$TRASH/got" "ignore_eos: the same text up to where the turn ended"
 
 jq -n --arg q "$Q" '{model: "x", messages: [{role: "user", content: $q}], stream: false,
 	options: {temperature: 0, num_predict: 64}}' >"$TRASH/req"
