@@ -41,11 +41,12 @@ static const char usage[] =
 
 /* ---- score ---- */
 
-/* s on one TAP line: '#' escaped, line breaks as spaces. */
-static void tap_text(const char *s)
+/* s on one TAP line, line breaks as spaces; in a test description (esc)
+ * '#' and '\\' are escaped so TAP does not read a directive. */
+static void tap_text(const char *s, int esc)
 {
 	for (; *s; s++) {
-		if (*s == '#' || *s == '\\')
+		if (esc && (*s == '#' || *s == '\\'))
 			putchar('\\');
 		putchar(*s == '\n' || *s == '\r' ? ' ' : *s);
 	}
@@ -114,12 +115,12 @@ static int cmd_score(int argc, char **argv)
 		const q_score_item *it = &sc.v[i];
 		if (tap) {
 			printf("%sok %zu - ", it->pass ? "" : "not ", i + 1);
-			tap_text(it->id);
+			tap_text(it->id, 1);
 			putchar('\n');
 			if (!it->pass) {
 				printf("#   check: %s\n", it->check ? it->check : "(none)");
 				if (it->why)
-					printf("#   why: "), tap_text(it->why), putchar('\n');
+					printf("#   why: "), tap_text(it->why, 0), putchar('\n');
 				if (it->expected)
 					printf("#   expected: %s\n", it->expected);
 				if (it->got)

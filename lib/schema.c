@@ -425,9 +425,9 @@ static int v_string(struct val *c, const cJSON *s, const cJSON *x)
 	size_t n = code_points(x->valuestring);
 	char a[64];
 	if ((k = kw(s, "minLength")) && (double)n < k->valuedouble)
-		return bad(c, "%s has %zu characters, fewer than minLength %g", show(x, a, sizeof a), n, k->valuedouble);
+		return bad(c, "%s has %zu character%s, fewer than minLength %g", show(x, a, sizeof a), n, n == 1 ? "" : "s", k->valuedouble);
 	if ((k = kw(s, "maxLength")) && (double)n > k->valuedouble)
-		return bad(c, "%s has %zu characters, more than maxLength %g", show(x, a, sizeof a), n, k->valuedouble);
+		return bad(c, "%s has %zu character%s, more than maxLength %g", show(x, a, sizeof a), n, n == 1 ? "" : "s", k->valuedouble);
 	if ((k = kw(s, "pattern"))) {
 		q_regex *re = q_regex_compile(k->valuestring);
 		if (!re)
