@@ -46,7 +46,7 @@ int q_schema_check(const cJSON *schema);
 /* Validate instance against schema (which passed q_schema_check).  Returns 1
  * when valid, 0 when not (why, when non-NULL, gets the first reason, e.g.
  * "$.items[2].age: -1 is less than the minimum 0"), -1 + q_error when it
- * cannot tell ($ref recursion deeper than 256, out of memory). */
+ * cannot tell (a $ref loop, out of memory). */
 int q_schema_validate(const cJSON *schema, const cJSON *instance, q_buf *why);
 
 #endif
