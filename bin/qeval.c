@@ -108,7 +108,7 @@ static int cmd_score(int argc, char **argv)
 		else
 			printf("1..%zu\n", sc.n);
 	} else {
-		printf("%zu items, %zu passed, %zu failed\n", sc.n, sc.passed, sc.n - sc.passed);
+		printf("%zu item%s, %zu passed, %zu failed\n", sc.n, sc.n == 1 ? "" : "s", sc.passed, sc.n - sc.passed);
 		print_accuracy("", sc.passed, sc.n);
 	}
 	for (size_t i = 0; i < sc.n; i++) {

@@ -140,6 +140,15 @@ body l "$(printf 'é%.0s' $(seq 100))" >"$D/ol"
 run qeval score --ref "$D/rl" "$D/ol"
 is "$(sed -n 3p "$TRASH/out")" "FAIL l exact: expected \"short\"; got \"$(printf 'é%.0s' $(seq 80))\"..." "a long answer is clipped at 80 characters"
 
+# A $ref loop cannot be decided: the item fails saying so.
+printf '%s\n' '{"custom_id":"r","check":"schema","answer":{"$ref":"#"}}' >"$D/rloop"
+body r 1 >"$D/oloop"
+run qeval score --ref "$D/rloop" "$D/oloop"
+expect_status 0 "\$ref loop: exit 0"
+is "$(cat "$TRASH/out")" '1 item, 0 passed, 1 failed
+accuracy 0.0000 (0/1), 95% CI [0.0000, 0.7935]
+FAIL r schema: schema: more than 2304 nested schemas (a $ref loop?); got "1"' "\$ref loop: the item fails, saying why"
+
 # Empty inputs.
 : >"$D/empty"
 run qeval score --ref "$D/empty" "$D/empty"
