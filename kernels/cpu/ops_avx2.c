@@ -61,6 +61,23 @@ static inline float VF_HSUM_F16DOT(__m256 v)
 }
 #define F16DOT_LAST 4 /* VF_HSUM_F16DOT halves down to 4 lanes, then adds adjacent pairs */
 
+/* VF_HSUM_F16DOT of 8 vectors at once: VF_HSUM_F16DOT(v[m]) lands in lane
+ * F16DOT_T_LANE(m) of the result, by the same additions (same operands,
+ * same order) done on regrouped data: the 128-bit halves of pairs, then
+ * two rounds of _mm256_hadd_ps. */
+#define F16DOT_T_LANE(m) (4 * ((m) % 2) + (m) / 2)
+static inline __m256 VF_HSUM_F16DOT_T(const __m256 v[8])
+{
+	__m256 w[4];
+#pragma GCC unroll 8
+	for (int p = 0; p < 4; p++)
+		w[p] = _mm256_add_ps(_mm256_permute2f128_ps(v[2 * p], v[2 * p + 1], 0x20),
+				     _mm256_permute2f128_ps(v[2 * p], v[2 * p + 1], 0x31));
+	return _mm256_hadd_ps(_mm256_hadd_ps(w[0], w[1]), _mm256_hadd_ps(w[2], w[3]));
+}
+/* attn_head's V accumulators per pass: VACC_DC vectors of each of 4 slots */
+#define VACC_DC 2
+
 static inline float VF_HMAX(__m256 v)
 {
 	__m128 s = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

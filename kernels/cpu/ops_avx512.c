@@ -60,6 +60,32 @@ static inline float VF_HSUM(__m512 v)
 #define VF_HSUM_F16DOT VF_HSUM
 #define F16DOT_LAST 1
 
+/* VF_HSUM_F16DOT of 16 vectors at once: VF_HSUM_F16DOT(v[m]) lands in lane
+ * F16DOT_T_LANE(m) of the result, by the same additions (same operands,
+ * same order) done on regrouped data: the 256-bit halves of pairs, then
+ * the 128-bit quarters of pairs of those, then elements (0+2, 1+3) and
+ * (0+1) within each quarter. */
+#define F16DOT_T_LANE(m) (4 * ((m) % 4) + (m) / 4)
+static inline __m512 VF_HSUM_F16DOT_T(const __m512 v[16])
+{
+	__m512 w[8], x[4], y[2];
+#pragma GCC unroll 8
+	for (int p = 0; p < 8; p++)
+		w[p] = _mm512_add_ps(_mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], 0x44),
+				     _mm512_shuffle_f32x4(v[2 * p], v[2 * p + 1], 0xee));
+#pragma GCC unroll 8
+	for (int m = 0; m < 4; m++)
+		x[m] = _mm512_add_ps(_mm512_shuffle_f32x4(w[2 * m], w[2 * m + 1], 0x88),
+				     _mm512_shuffle_f32x4(w[2 * m], w[2 * m + 1], 0xdd));
+#pragma GCC unroll 8
+	for (int m = 0; m < 2; m++)
+		y[m] = _mm512_add_ps(_mm512_shuffle_ps(x[2 * m], x[2 * m + 1], 0x44),
+				     _mm512_shuffle_ps(x[2 * m], x[2 * m + 1], 0xee));
+	return _mm512_add_ps(_mm512_shuffle_ps(y[0], y[1], 0x88), _mm512_shuffle_ps(y[0], y[1], 0xdd));
+}
+/* attn_head's V accumulators per pass: VACC_DC vectors of each of 4 slots */
+#define VACC_DC 4
+
 static inline float VF_HMAX(__m512 v)
 {
 	__m256 h = _mm256_max_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));

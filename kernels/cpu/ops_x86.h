@@ -277,6 +277,79 @@ static int64_t QK_SFX(argmax)(const float *x, int64_t d)
 	return 0;
 }
 
+#define LD_KV(p) (f16 ? VF_LD_H(p) : VF_LD((const float *)(p)))
+
+/* Scores of the VW positions j0 .. j0 + VW - 1 of a decode token (rows
+ * past n repeat the last row): each q . k_j as attn_head_ggml's four
+ * chains folded (0+2) + (1+3), the VW folded vectors reduced together by
+ * VF_HSUM_F16DOT_T (the additions of VF_HSUM_F16DOT, one result per lane),
+ * times scale.  hd a multiple of 4 VW. */
+OINLINE VF QK_SFX(qk_block)(const float *q, const uint8_t *k, size_t stride, const int64_t *rows, int64_t j0,
+			    int64_t n, int hd, int f16, VF scale)
+{
+	const size_t es = f16 ? 2 : 4;
+	VF t[VW];
+#pragma GCC unroll 16
+	for (int m = 0; m < VW; m++) {
+		int64_t j = j0 + F16DOT_T_LANE(m);
+		const uint8_t *kr = k + (size_t)rows[j < n ? j : n - 1] * stride;
+		VF a[4] = {VF_ZERO, VF_ZERO, VF_ZERO, VF_ZERO};
+		for (int d = 0; d < hd; d += 4 * VW)
+#pragma GCC unroll 16
+			for (int c = 0; c < 4; c++)
+				a[c] = VF_FMA(LD_KV(kr + es * (d + VW * c)), VF_LD(q + d + VW * c), a[c]);
+		t[m] = VF_ADD(VF_ADD(a[0], a[2]), VF_ADD(a[1], a[3]));
+	}
+	return VF_MUL(VF_HSUM_F16DOT_T(t), scale);
+}
+
+/* Four accumulator slots of the transposed-V matmul, s0 + c ds for c < 4:
+ * slot s takes positions s, s + S, s + 2 S, ... in order, each d's chain
+ * starting from 0 and adding fma(v_j[d], p_j, acc); done DC vectors of d
+ * at a time in registers.  fold: (slot 0 + slot 2) + (slot 1 + slot 3)
+ * stored at out, else slot c at out + c hd. */
+OINLINE void QK_SFX(v_slots)(float *out, const uint8_t *v, size_t stride, const int64_t *rows, const float *p,
+			     int64_t n, int hd, int f16, int64_t s0, int64_t ds, int64_t S, int fold, int DC)
+{
+	const size_t es = f16 ? 2 : 4;
+	for (int d0 = 0; d0 < hd; d0 += DC * VW) {
+		VF a[4][VACC_DC];
+#pragma GCC unroll 16
+		for (int c = 0; c < 4; c++)
+#pragma GCC unroll 16
+			for (int e = 0; e < DC; e++)
+				a[c][e] = VF_ZERO;
+#define V_STEP(c, j)                                                                       \
+	do {                                                                               \
+		const uint8_t *vr_ = v + (size_t)rows[j] * stride + es * (size_t)d0;       \
+		VF pj_ = VF_SET1(p[j]);                                                    \
+		_Pragma("GCC unroll 16")                                                     \
+		for (int e = 0; e < DC; e++)                                               \
+			a[c][e] = VF_FMA(LD_KV(vr_ + es * (size_t)(VW * e)), pj_, a[c][e]); \
+	} while (0)
+		int64_t j = s0;
+		for (; j + 3 * ds < n; j += S)
+#pragma GCC unroll 16
+			for (int c = 0; c < 4; c++)
+				V_STEP(c, j + c * ds);
+#pragma GCC unroll 16
+		for (int c = 0; c < 3; c++)
+			if (j + c * ds < n)
+				V_STEP(c, j + c * ds);
+#undef V_STEP
+#pragma GCC unroll 16
+		for (int e = 0; e < DC; e++) {
+			float *o = out + d0 + VW * e;
+			if (fold)
+				VF_ST(o, VF_ADD(VF_ADD(a[0][e], a[2][e]), VF_ADD(a[1][e], a[3][e])));
+			else
+#pragma GCC unroll 16
+				for (int c = 0; c < 4; c++)
+					VF_ST(o + (size_t)c * (size_t)hd, a[c][e]);
+		}
+	}
+}
+
 /* Attention in llama.cpp's order (its non-flash path, which made the
  * goldens: K.q and V.softmax are matmuls).  A token standing for a batch
  * (batched = 1) takes the order of llama.cpp's batched matmuls, a decode
@@ -289,7 +362,9 @@ static int64_t QK_SFX(argmax)(const float *x, int64_t d)
  *   folded (0+2) + (1+3), reduced by VF_HSUM_F16DOT; the elements after
  *   the last whole step added in double (F16), or in float (F32, as GCC
  *   compiled ggml_vec_dot_f32's tail: the products of whole fours rounded
- *   and added in order, the last 1..3 by fused multiply-adds);
+ *   and added in order, the last 1..3 by fused multiply-adds).  Alone
+ *   with no such elements (hd a multiple of 4 VW), VW positions at a time
+ *   (qk_block: the same additions, the reductions side by side);
  * - times scale; e_j = ggml's exp (gexp) of s_j - max over VW positions
  *   at a time from position 0, each VW reduced by VF_HSUM and summed in
  *   double (positions past n count as masked: e = 0, which adds nothing,
@@ -298,20 +373,41 @@ static int64_t QK_SFX(argmax)(const float *x, int64_t d)
  * - out[d] = sum_j p_j v_j[d] as the transposed-V matmul: slot j % S of S
  *   accumulator chains per d (S = VW batched, 4 VW alone), positions in
  *   order, the slots then folded like the lanes of the dots above
- *   (alone: chains (0+2) + (1+3) first, then VF_HSUM_F16DOT's tree).
+ *   (alone: chains (0+2) + (1+3) first, then VF_HSUM_F16DOT's tree).  The
+ *   chains are run four slots at a time in registers (v_slots), their
+ *   sums (alone: folded) kept in VW rows of hd before the tree.
  * Needs hd a multiple of VW.  scores: n rounded up to 64, plus 64 * hd
  * floats. */
 static void QK_SFX(attn_head_ggml)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
 				   const int64_t *rows, int64_t n, int hd, int f16, int batched, float scale,
 				   float *scores)
 {
-#define LD_KV(p) (f16 ? VF_LD_H(p) : VF_LD((const float *)(p)))
 	const size_t es = f16 ? 2 : 4;
 	const int64_t np = (n + 63) & ~(int64_t)63;
-	float *acc = scores + np;
+	float *part = scores + np;
 	float max = -INFINITY;
 	const int dp = hd & ~(4 * VW - 1);
-	for (int64_t j = 0; j < n; j++) {
+	int64_t j = 0;
+	if (!batched && dp == hd) {
+		/* scores past n in the last block are overwritten below */
+		const VF sc = VF_SET1(scale);
+		VF mv = VF_SET1(-INFINITY);
+		for (; j + VW <= n; j += VW) {
+			VF s = f16 ? QK_SFX(qk_block)(q, k, stride, rows, j, n, hd, 1, sc)
+				   : QK_SFX(qk_block)(q, k, stride, rows, j, n, hd, 0, sc);
+			VF_ST(scores + j, s);
+			mv = VF_MAX(s, mv);
+		}
+		max = VF_HMAX(mv);
+		if (j < n) {
+			VF s = f16 ? QK_SFX(qk_block)(q, k, stride, rows, j, n, hd, 1, sc)
+				   : QK_SFX(qk_block)(q, k, stride, rows, j, n, hd, 0, sc);
+			VF_ST(scores + j, s);
+			for (; j < n; j++)
+				max = scores[j] > max ? scores[j] : max;
+		}
+	}
+	for (; j < n; j++) {
 		const uint8_t *kr = k + (size_t)rows[j] * stride;
 		float s;
 		if (batched && f16) {
@@ -347,7 +443,7 @@ static void QK_SFX(attn_head_ggml)(float *out, const float *q, const uint8_t *k,
 		max = scores[j] > max ? scores[j] : max;
 	}
 	double sum = 0;
-	for (int64_t j = 0; j < n; j += VW) {
+	for (j = 0; j < n; j += VW) {
 		VF e = gexp(VF_SUB(VF_LD(scores + j), VF_SET1(max)));
 		if (n - j < VW) { /* masked positions */
 			float t[VW] __attribute__((aligned(64)));
@@ -360,24 +456,33 @@ static void QK_SFX(attn_head_ggml)(float *out, const float *q, const uint8_t *k,
 		sum += (double)VF_HSUM(e);
 	}
 	const VF inv = VF_SET1((float)(1.0 / sum));
-	for (int64_t j = 0; j < n; j += VW) {
+	for (j = 0; j < n; j += VW) {
 		VF pj = VF_MUL(VF_LD(scores + j), inv);
 		VF_ST(scores + j, f16 ? VF_ROUND_H(pj) : pj);
 	}
-	const int S = batched ? VW : 4 * VW;
-	memset(acc, 0, (size_t)S * (size_t)hd * sizeof(float));
-	for (int64_t j = 0; j < n; j++) {
-		const uint8_t *vr = v + (size_t)rows[j] * stride;
-		float *a = acc + (size_t)(j % S) * (size_t)hd;
-		VF pj = VF_SET1(scores[j]);
-		for (int d = 0; d < hd; d += VW)
-			VF_ST(a + d, VF_FMA(LD_KV(vr + es * d), pj, VF_LD(a + d)));
+	/* part[l hd ..]: slot l batched, slots l + c VW folded alone */
+	const int dc = (hd / VW) % VACC_DC ? 1 : VACC_DC;
+	for (int g = 0; g < (batched ? VW / 4 : VW); g++) {
+		int64_t s0 = batched ? 4 * g : g, ds = batched ? 1 : VW, S = batched ? VW : 4 * VW;
+		float *o = part + (size_t)s0 * (size_t)hd;
+#define V_SLOTS(F, DC) QK_SFX(v_slots)(o, v, stride, rows, scores, n, hd, F, s0, ds, S, !batched, DC)
+		if (dc == VACC_DC) {
+			if (f16)
+				V_SLOTS(1, VACC_DC);
+			else
+				V_SLOTS(0, VACC_DC);
+		} else {
+			if (f16)
+				V_SLOTS(1, 1);
+			else
+				V_SLOTS(0, 1);
+		}
+#undef V_SLOTS
 	}
-#define A_(l) VF_LD(acc + (size_t)(l) * (size_t)hd + d)
 	for (int d = 0; d < hd; d += VW) {
 		VF b[VW];
 		for (int l = 0; l < VW; l++)
-			b[l] = batched ? A_(l) : VF_ADD(VF_ADD(A_(l), A_(l + 2 * VW)), VF_ADD(A_(l + VW), A_(l + 3 * VW)));
+			b[l] = VF_LD(part + (size_t)l * (size_t)hd + d);
 		int w = VW;
 		for (; w > (batched ? 1 : F16DOT_LAST); w /= 2)
 			for (int l = 0; l < w / 2; l++)
@@ -386,8 +491,6 @@ static void QK_SFX(attn_head_ggml)(float *out, const float *q, const uint8_t *k,
 			b[0] = VF_ADD(VF_ADD(b[0], b[1]), VF_ADD(b[2], b[3]));
 		VF_ST(out + d, b[0]);
 	}
-#undef A_
-#undef LD_KV
 }
 
 /* One query head (see cpu.h): llama.cpp's order above when the head is a
@@ -401,6 +504,8 @@ static void QK_SFX(attn_head)(float *out, const float *q, const uint8_t *k, cons
 		QK_SFX(attn_head_ggml)(out, q, k, v, stride, rows, n, hd, mode & QK_ATT_F16, (mode & QK_ATT_BATCH) != 0,
 				       scale, scores);
 }
+
+#undef LD_KV
 
 static void QK_SFX(fill_ops)(qk_isa *t)
 {
