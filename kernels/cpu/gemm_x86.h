@@ -719,25 +719,39 @@ static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)              
 
 /* The 32-block kernels: tiles of NR rows by NTX tokens; the tile shape
  * changes only which chains run side by side, never a chain's order. */
-#define TILES32(g, r, nr, TILE)                                                                 \
+#define TILES32(g, r, nr, TILE, t0)                                                             \
 	do {                                                                                    \
-		int64_t t = 0;                                                                  \
+		int64_t t = (t0);                                                               \
 		for (; t + NTX <= (g)->x.n; t += NTX)                                           \
 			TILE(g, r, nr, t, NTX);                                                 \
 		for (; t < (g)->x.n; t++)                                                       \
 			TILE(g, r, nr, t, 1);                                                   \
 	} while (0)
 
-#define GEMM32(NAME, TILE, NR)                                                                  \
+#define GEMM32(NAME, TILE, NR, WIDE)                                                            \
 static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)                             \
 {                                                                                               \
-	int64_t r = r0;                                                                         \
-	if (g->x.n > 1)                                                                         \
+	int64_t t0 = WIDE(g, r0, r1), r = r0;                                                   \
+	if (g->x.n - t0 > 1)                                                                    \
 		for (; r + (NR) <= r1; r += (NR))                                               \
-			TILES32(g, r, NR, TILE);                                                \
+			TILES32(g, r, NR, TILE, t0);                                            \
 	for (; r < r1; r++)                                                                     \
-		TILES32(g, r, 1, TILE);                                                         \
+		TILES32(g, r, 1, TILE, t0);                                                     \
 }
+
+/* WIDE32_Q4_0 / Q4_1 / Q8_0(g, r0, r1): optional wider tiles for batches
+ * (gemm_avx512.c); they do the rows [r0, r1) for the first tokens and
+ * return how many tokens they did, the tiles above do the rest. */
+#define NO_WIDE(g, r0, r1) 0
+#ifndef WIDE32_Q4_0
+#define WIDE32_Q4_0 NO_WIDE
+#endif
+#ifndef WIDE32_Q4_1
+#define WIDE32_Q4_1 NO_WIDE
+#endif
+#ifndef WIDE32_Q8_0
+#define WIDE32_Q8_0 NO_WIDE
+#endif
 
 
 /* One token (decode) goes one row at a time: several rows side by side
@@ -745,9 +759,9 @@ static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)              
  * Q4_1 generation 123 tok/s with 1 row, 111 with 2, 87 with 4, on this
  * Zen 4); Q8_0 always one row (2.5x slower on its 49152 x 576 output
  * matrix with 2 or 4). */
-GEMM32(gemm_q4_0, Q4_0_TILE, R32)
-GEMM32(gemm_q4_1, q4_1_tile, R32)
-GEMM32(gemm_q8_0, Q8_0_TILE, 1)
+GEMM32(gemm_q4_0, Q4_0_TILE, R32, WIDE32_Q4_0)
+GEMM32(gemm_q4_1, q4_1_tile, R32, WIDE32_Q4_1)
+GEMM32(gemm_q8_0, Q8_0_TILE, 1, WIDE32_Q8_0)
 GEMM(gemm_q4_k, Q4K_TILE)
 GEMM(gemm_q5_k, Q5K_TILE)
 GEMM(gemm_q6_k, Q6K_TILE)
