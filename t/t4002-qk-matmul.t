@@ -1,7 +1,8 @@
 #!/bin/sh
 # Matmul for all 9 weight types: every ISA against llama.cpp's vec_dot and a
 # float64 dot (t/data/qk/mm-*.bin), SIMD against the reference on odd shapes,
-# identical results with 1, 2 and 3 threads, and each token of a batch
+# identical results with 1, 2 and 3 threads, and each token of a batch (7
+# and 37 tokens: the AVX-512 eight-token tiles and a remainder)
 # computed alone equal to its row of the batch (batch invariance).
 . "${0%/*}/lib.sh"
 

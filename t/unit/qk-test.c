@@ -541,9 +541,10 @@ static void cmd_threads(void)
 		if (!be[0])
 			continue;
 		int same = 1;
-		for (size_t ti = 0; ti < NWT; ti++) {
-			qk_type t = wtypes[ti];
-			int64_t m = 211, n = 7, k;
+		for (size_t ti = 0; ti < NWT * 2; ti++) {
+			/* 7 tokens, then 37 (the AVX-512 tiles of 8 tokens and a remainder) */
+			qk_type t = wtypes[ti % NWT];
+			int64_t m = 211, n = ti < NWT ? 7 : 37, k;
 			shape_k(t, 17, &k);
 			uint8_t *w = random_weights(t, m, k);
 			float *x = malloc((size_t)(n * k) * 4), *y[3];
@@ -559,13 +560,13 @@ static void cmd_threads(void)
 			}
 			/* batch invariance: each token alone gives its row of the batch,
 			 * in the one-token orders and in the batched ones (the same
-			 * batch size and index: a batch of 9 of which these are 7) */
+			 * batch size and index: a batch of n + 2 of which these are n) */
 			for (int batched = 0; batched < 2; batched++) {
-				int32_t *nbi = batch_info(n, 9, 0);
+				int32_t *nbi = batch_info(n, (int)n + 2, 0);
 				if (batched)
 					matmul_nb(be[1], t, w, m, k, x, n, y[0], nbi);
 				for (int64_t tk = 0; tk < n; tk++) {
-					int32_t one[2] = {9, (int32_t)tk};
+					int32_t one[2] = {(int32_t)n + 2, (int32_t)tk};
 					matmul_nb(be[1], t, w, m, k, x + tk * k, 1, y[2], batched ? one : NULL);
 					if (memcmp(y[2], y[0] + tk * m, (size_t)m * 4)) {
 						FAIL("%s %s%s: token %lld alone differs from the batch", isas[s],
@@ -579,7 +580,7 @@ static void cmd_threads(void)
 				free(y[nt]);
 			free(w), free(x);
 		}
-		printf("# %s: matmul of all %zu types identical with 1, 2, 3 threads and token by token: %s\n",
+		printf("# %s: matmul of all %zu types (7 and 37 tokens) identical with 1, 2, 3 threads and token by token: %s\n",
 		       isas[s], NWT, same ? "yes" : "NO");
 		for (int nt = 0; nt < 3; nt++)
 			qk_backend_free(be[nt]);
