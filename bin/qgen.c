@@ -88,13 +88,6 @@ static int on_token(void *ud, int32_t id)
 
 static q_result result;
 
-/* A lib/ failure about the model file: name the file once. */
-__attribute__((noreturn)) static void die_model(const char *path)
-{
-	q_error_context(path);
-	cli_die_lib(NULL);
-}
-
 static void on_done(void *ud, const q_result *r)
 {
 	(void)ud;
@@ -227,24 +220,12 @@ int main(int argc, char **argv)
 		randombytes_buf(&opt.sp.seed, sizeof opt.sp.seed);
 	}
 
-	q_buf path = Q_BUF_INIT;
-	enum q_source_kind kind;
-	if (q_source_resolve(opt.model, &path, &kind) < 0)
+	q_loaded ld;
+	if (q_load(opt.model, (int)opt.threads, &ld) < 0)
 		cli_die_lib(NULL);
-	if (kind != Q_SOURCE_GGUF)
-		cli_fail(1, "%s: qgen needs a GGUF file (Hugging Face directories are not supported yet)", path.p);
-	q_gguf *g = q_gguf_open(path.p);
-	if (!g)
-		cli_die_lib(NULL);
-	q_tok *tok = q_tok_from_gguf(g);
-	if (!tok)
-		die_model(path.p);
-	qk_backend *be = qk_cpu_new((int)opt.threads, NULL);
-	if (!be)
-		cli_fail(1, "%s", qk_errmsg());
-	q_model *m = q_model_new(g, be);
-	if (!m)
-		die_model(path.p);
+	q_tok *tok = ld.tok;
+	qk_backend *be = ld.be;
+	q_model *m = ld.m;
 
 	const q_hparams *hp = q_model_hparams(m);
 	long ctx = opt.ctx ? opt.ctx : hp->n_ctx_train > 0 && hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
@@ -286,11 +267,7 @@ int main(int argc, char **argv)
 		r->n_gen ? (r->t_first - r->t_add) * 1e3 : 0.0);
 	q_engine_free(e);
 	q_ids_free(&ids);
-	q_model_free(m);
-	qk_backend_free(be);
-	q_tok_free(tok);
-	q_gguf_free(g);
-	q_buf_free(&path);
+	q_unload(&ld);
 	free(opt.stop);
 	return 0;
 }

@@ -147,8 +147,6 @@ int main(int argc, char **argv)
 	enum q_source_kind kind;
 	if (q_source_resolve(model, &path, &kind) < 0)
 		cli_die_lib(NULL);
-	if (kind != Q_SOURCE_GGUF)
-		cli_fail(1, "%s: qserve needs a GGUF file", path.p);
 	q_buf mname = Q_BUF_INIT;
 	if (name) {
 		q_buf_adds(&mname, name);
@@ -183,22 +181,11 @@ int main(int argc, char **argv)
 	if (!http)
 		cli_die_lib(NULL);
 
-	q_gguf *g = q_gguf_open(path.p);
-	if (!g)
+	q_loaded ld;
+	if (q_load(path.p, (int)threads, &ld) < 0)
 		cli_die_lib(NULL);
-	q_tok *tok = q_tok_from_gguf(g);
-	if (!tok) {
-		q_error_context(path.p);
-		cli_die_lib(NULL);
-	}
-	qk_backend *be = qk_cpu_new((int)threads, NULL);
-	if (!be)
-		cli_fail(1, "%s", qk_errmsg());
-	q_model *m = q_model_new(g, be);
-	if (!m) {
-		q_error_context(path.p);
-		cli_die_lib(NULL);
-	}
+	q_tok *tok = ld.tok;
+	q_model *m = ld.m;
 	const q_hparams *hp = q_model_hparams(m);
 	if (!ctx)
 		ctx = hp->n_ctx_train > 0 && hp->n_ctx_train < 4096 ? hp->n_ctx_train : 4096;
@@ -213,7 +200,7 @@ int main(int argc, char **argv)
 	ec.max_logits = parallel < batch ? (int)parallel : (int)batch;
 	ec.block_size = 16;
 	ec.kv_blocks = (kv_tokens + ec.block_size - 1) / ec.block_size;
-	q_engine *e = q_engine_new(m, tok, be, &ec);
+	q_engine *e = q_engine_new(m, tok, ld.be, &ec);
 	if (!e)
 		cli_die_lib(NULL);
 	q_serve *serve = q_serve_new(e, metrics, (int)max_queue);
@@ -243,10 +230,7 @@ int main(int argc, char **argv)
 	q_http_stop(http); /* closes connections: their jobs are released */
 	q_serve_free(serve);
 	q_engine_free(e);
-	q_model_free(m);
-	qk_backend_free(be);
-	q_tok_free(tok);
-	q_gguf_free(g);
+	q_unload(&ld);
 	q_metrics_free(metrics);
 	q_auth_free(auth);
 	q_buf_free(&tmpl);

@@ -134,3 +134,45 @@ out:
 	q_buf_free(&path);
 	return t;
 }
+
+int q_load(const char *arg, int threads, q_loaded *l)
+{
+	memset(l, 0, sizeof *l);
+	enum q_source_kind kind;
+	if (q_source_resolve(arg, &l->path, &kind) < 0)
+		return -1;
+	if (kind != Q_SOURCE_GGUF) {
+		q_error("%s: running a model needs a GGUF file (Hugging Face directories are not supported yet)",
+			l->path.p);
+		q_unload(l);
+		return -1;
+	}
+	if (!(l->g = q_gguf_open(l->path.p)))
+		goto fail;
+	if (!(l->tok = q_tok_from_gguf(l->g))) {
+		q_error_context(l->path.p);
+		goto fail;
+	}
+	if (!(l->be = qk_cpu_new(threads, NULL))) {
+		q_error("%s", qk_errmsg());
+		goto fail;
+	}
+	if (!(l->m = q_model_new(l->g, l->be))) {
+		q_error_context(l->path.p);
+		goto fail;
+	}
+	return 0;
+fail:
+	q_unload(l);
+	return -1;
+}
+
+void q_unload(q_loaded *l)
+{
+	q_model_free(l->m);
+	qk_backend_free(l->be);
+	q_tok_free(l->tok);
+	q_gguf_free(l->g);
+	q_buf_free(&l->path);
+	memset(l, 0, sizeof *l);
+}

@@ -78,7 +78,7 @@ expect_status 1 "missing model file: exit 1"
 like "$TRASH/err" "^qgen: error: .*nope.gguf: No such file" "missing model file: names it"
 run qgen -m "$SHARED/tokenizers/qwen3" -p hi
 expect_status 1 "a tokenizer directory is not a model: exit 1"
-like "$TRASH/err" "qgen needs a GGUF file" "a tokenizer directory: says a GGUF is needed"
+like "$TRASH/err" "needs a GGUF file" "a tokenizer directory: says a GGUF is needed"
 
 # Models that disagree with themselves: each refused naming what is wrong.
 bad_model() { # FILE REGEX DESC
