@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "compare.h"
 #include "evalbench.h"
+#include "judge.h"
 #include "outputs.h"
 #include "ppl.h"
 #include "score.h"
@@ -44,6 +45,8 @@ static const char usage[] =
 	"                        the key (which side is A) goes to --key (default FILE.key)\n"
 	"  compare --ratings FILE [--key FILE]\n"
 	"                        tally a filled-in sheet: A vs B wins, ties, sign test p-value\n"
+	"  compare A B --judge URL --judge-model M [--api-key K] [--input BATCH-INPUT.jsonl]\n"
+	"                        an LLM judge rates every pair in both orders (position bias cancels)\n"
 	"  speed [-m MODEL] [-p N] [-n N] [-r R] [-t N] [--json]\n"
 	"                        llama-bench's pp (one prompt of -p tokens, default 512) and tg (-n\n"
 	"                        one-token steps, default 128) tok/s, mean +/- sd over -r runs (5)\n"
@@ -181,14 +184,16 @@ static int cmd_score(int argc, char **argv)
 
 static int cmd_compare(int argc, char **argv)
 {
-	enum { O_SHEET = 256, O_KEY, O_RATINGS, O_SEED, O_JUDGE, O_JUDGE_MODEL };
+	enum { O_SHEET = 256, O_KEY, O_RATINGS, O_SEED, O_JUDGE, O_JUDGE_MODEL, O_API_KEY, O_INPUT };
 	static const struct option lo[] = {
 		{"sheet", required_argument, 0, O_SHEET}, {"key", required_argument, 0, O_KEY},
 		{"ratings", required_argument, 0, O_RATINGS}, {"seed", required_argument, 0, O_SEED},
 		{"judge", required_argument, 0, O_JUDGE}, {"judge-model", required_argument, 0, O_JUDGE_MODEL},
+		{"api-key", required_argument, 0, O_API_KEY}, {"input", required_argument, 0, O_INPUT},
 		{"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
 	};
-	const char *sheet = NULL, *key = NULL, *ratings = NULL;
+	const char *sheet = NULL, *key = NULL, *ratings = NULL, *input = NULL;
+	q_judge_opts jo = {0};
 	uint64_t seed = 0;
 	int have_seed = 0, c;
 	while ((c = getopt_long(argc, argv, ":h", lo, NULL)) != -1) {
@@ -197,13 +202,45 @@ static int cmd_compare(int argc, char **argv)
 		case O_KEY: key = optarg; break;
 		case O_RATINGS: ratings = optarg; break;
 		case O_SEED: seed = (uint64_t)cli_long("--seed", optarg, 0, LONG_MAX); have_seed = 1; break;
-		case O_JUDGE: cli_fail(2, "'--judge' is not implemented yet");
-		case O_JUDGE_MODEL: cli_fail(2, "'--judge-model' is not implemented yet");
+		case O_JUDGE: jo.url = optarg; break;
+		case O_JUDGE_MODEL: jo.model = optarg; break;
+		case O_API_KEY: jo.api_key = optarg; break;
+		case O_INPUT: input = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: cli_bad_option(c, optopt, argv[optind - 1]);
 		}
 	}
 	int npos = argc - optind;
+	if (jo.url || jo.model) {
+		if (!jo.url || !jo.model)
+			cli_fail(2, "--judge URL and --judge-model NAME go together");
+		if (sheet || ratings)
+			cli_fail(2, "--judge rates the pairs itself: no --sheet or --ratings with it");
+		if (npos != 2)
+			cli_fail(2, "compare --judge needs two result files A and B (see qeval -h)");
+		q_outputs a, b;
+		q_pairs pairs;
+		q_questions qs = {0};
+		if (q_outputs_load(argv[optind], &a) < 0 || q_outputs_load(argv[optind + 1], &b) < 0 ||
+		    q_pairs_make(&a, &b, &pairs) < 0 || (input && q_questions_load(input, &qs) < 0))
+			cli_die_lib(NULL);
+		if (pairs.n == 0)
+			cli_fail(1, "%s and %s have no custom_id with an answer in both", argv[optind], argv[optind + 1]);
+		q_judge_tally jt;
+		if (q_judge_run(&jo, &pairs, input ? q_questions_find : NULL, &qs, &jt) < 0)
+			cli_die_lib(NULL);
+		double p = q_sign_test(jt.t.a, jt.t.b);
+		printf("A wins %zu, B wins %zu, ties %zu (%zu items, each judged in both orders); sign test p = ", jt.t.a,
+		       jt.t.b, jt.t.tie, jt.t.a + jt.t.b + jt.t.tie);
+		printf(p >= 1e-4 ? "%.4f\n" : "%.2e\n", p);
+		printf("the judge chose the answer shown first %zu times, the second %zu times; %zu unusable verdicts, "
+		       "%zu failed requests\n", jt.t.first, jt.t.second, jt.unusable, jt.failed);
+		q_questions_free(&qs);
+		q_pairs_free(&pairs);
+		q_outputs_free(&a);
+		q_outputs_free(&b);
+		return 0;
+	}
 	if (sheet && ratings)
 		cli_fail(2, "--sheet and --ratings do not go together (write a sheet, then tally it)");
 	if (!sheet && !ratings)

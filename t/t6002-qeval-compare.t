@@ -117,6 +117,7 @@ for args in "compare" "compare a b" "compare a --sheet s" "compare --ratings r a
 	one_line_error "$TRASH/err" qeval "qeval $args: one error line"
 done
 run qeval compare a b --judge http://x
-is "$(cat "$TRASH/err")" "qeval: error: '--judge' is not implemented yet" "--judge: not implemented yet"
+is "$(cat "$TRASH/err")" "qeval: error: --judge URL and --judge-model NAME go together" \
+	"--judge without --judge-model: says what is missing"
 
 done_testing

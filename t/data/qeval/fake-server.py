@@ -12,6 +12,10 @@ done object with eval_count N.  So TTFT = T, ITL = I, TPOT = I and
 E2EL = T + (N - 1) I, plus the machine's overheads.  Every K-th request
 gets a 500 (--fail-every) or a stream with a line that is not JSON
 (--malformed-every).  GET /v1/models and /api/tags list one model.
+A chat request without "stream": true is a judge's question (qeval
+compare --judge): the reply is "1" when only "Answer 1" holds the word
+GOOD, "2" when only "Answer 2" does, else "tie"; with --judge-first it
+always says "1" (a judge with a position bias).
 Python's standard library only; a thread per connection.  Prints
 "listening PORT" on stdout once it accepts connections.
 """
@@ -30,6 +34,7 @@ ap.add_argument("--tokens", type=int, default=8)
 ap.add_argument("--fail-every", type=int, default=0)
 ap.add_argument("--malformed-every", type=int, default=0)
 ap.add_argument("--model", default="fake-model")
+ap.add_argument("--judge-first", action="store_true")
 args = ap.parse_args()
 
 count = 0
@@ -79,6 +84,15 @@ class H(BaseHTTPRequestHandler):
             return
         ollama = self.path.startswith("/api/")
         chat = self.path == "/v1/chat/completions"
+        if chat and not req.get("stream"):
+            text = req["messages"][-1]["content"]
+            a1 = text.split("Answer 1:", 1)[-1].split("Answer 2:", 1)[0]
+            a2 = text.split("Answer 2:", 1)[-1]
+            v = "1" if args.judge_first else \
+                "1" if "GOOD" in a1 and "GOOD" not in a2 else "2" if "GOOD" in a2 and "GOOD" not in a1 else "tie"
+            self.send_json(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": v},
+                                              "finish_reason": "stop"}]})
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/x-ndjson" if ollama else "text/event-stream")
         self.send_header("Connection", "close")
