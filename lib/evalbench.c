@@ -24,6 +24,7 @@
 
 #include "clock.h"
 #include "err.h"
+#include "outputs.h"
 
 /* ------------------------------------------------------------- random */
 
@@ -143,6 +144,24 @@ static const char *first_user(const cJSON *o)
 	return NULL;
 }
 
+struct pload {
+	prompts *p;
+	const char *path;
+};
+
+/* One JSONL line: {"prompt"} or a chat-shaped object. */
+static int add_prompt(void *ud, char *l, size_t len, long line)
+{
+	struct pload *pl = ud;
+	cJSON *o = cJSON_ParseWithLength(l, len);
+	const cJSON *pr = cJSON_GetObjectItemCaseSensitive(o, "prompt");
+	const char *u = cJSON_IsString(pr) ? pr->valuestring : o ? first_user(o) : NULL;
+	int rc = u ? prompts_add(pl->p, u)
+		   : q_error("%s:%ld: want a JSON object with \"prompt\" or \"messages\"", pl->path, line);
+	cJSON_Delete(o);
+	return rc;
+}
+
 static int prompts_file(prompts *p, const char *path)
 {
 	q_buf b = Q_BUF_INIT;
@@ -163,24 +182,8 @@ static int prompts_file(prompts *p, const char *path)
 				break;
 		}
 		cJSON_Delete(a);
-	} else { /* JSONL */
-		int line = 0;
-		for (char *l = b.p, *nl; rc == 0 && l && *l; l = nl ? nl + 1 : NULL) {
-			nl = strchr(l, '\n');
-			if (nl)
-				*nl = 0;
-			line++;
-			if (!*l)
-				continue;
-			cJSON *o = cJSON_Parse(l);
-			const cJSON *pr = cJSON_GetObjectItemCaseSensitive(o, "prompt");
-			const char *u = cJSON_IsString(pr) ? pr->valuestring : o ? first_user(o) : NULL;
-			if (!u)
-				rc = q_error("%s:%d: want a JSON object with \"prompt\" or \"messages\"", path, line);
-			else
-				rc = prompts_add(p, u);
-			cJSON_Delete(o);
-		}
+	} else if ((rc = q_jsonl_each(path, add_prompt, &(struct pload){p, path})) < 0) {
+		prompts_free(p);
 	}
 	q_buf_free(&b);
 	if (rc == 0 && p->n == 0)

@@ -13,6 +13,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "outputs.h"
 
 static const char RULES[] =
 	"You compare two answers to the same request and decide which one is better: more correct, more "
@@ -143,60 +144,62 @@ int q_judge_run(const q_judge_opts *o, const q_pairs *p, const char *(*question)
 	return 0;
 }
 
+struct qload {
+	q_questions *q;
+	const char *path;
+};
+
+/* One batch-input line: keep its custom_id and question. */
+static int add_question(void *ud, char *l, size_t len, long line)
+{
+	struct qload *ql = ud;
+	q_questions *q = ql->q;
+	cJSON *o = cJSON_ParseWithLength(l, len);
+	const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "custom_id");
+	const cJSON *body = cJSON_GetObjectItemCaseSensitive(o, "body");
+	if (!body)
+		body = o;
+	if (!cJSON_IsObject(o) || !cJSON_IsString(id)) {
+		cJSON_Delete(o);
+		return q_error("%s:%ld: want a JSON object with a string \"custom_id\"", ql->path, line);
+	}
+	const char *text = NULL;
+	const cJSON *m, *pr = cJSON_GetObjectItemCaseSensitive(body, "prompt");
+	if (cJSON_IsString(pr))
+		text = pr->valuestring;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(body, "messages"))
+	{
+		const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "role");
+		const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
+		if (cJSON_IsString(r) && !strcmp(r->valuestring, "user") && cJSON_IsString(c))
+			text = c->valuestring;
+	}
+	int rc = 0;
+	if (text) {
+		char **ni = realloc(q->id, (q->n + 1) * sizeof *ni);
+		if (ni)
+			q->id = ni;
+		char **nt = realloc(q->text, (q->n + 1) * sizeof *nt);
+		if (nt)
+			q->text = nt;
+		if (!ni || !nt || !(q->id[q->n] = strdup(id->valuestring)) || !(q->text[q->n] = strdup(text)))
+			rc = q_error("out of memory");
+		else
+			q->n++;
+	}
+	cJSON_Delete(o);
+	return rc;
+}
+
 int q_questions_load(const char *path, q_questions *q)
 {
 	memset(q, 0, sizeof *q);
-	q_buf b = Q_BUF_INIT;
-	if (q_buf_read_file(&b, path) < 0)
-		return -1;
-	int rc = 0;
-	long line = 0;
-	for (char *l = b.p, *nl; rc == 0 && l && *l; l = nl ? nl + 1 : NULL) {
-		nl = strchr(l, '\n');
-		if (nl)
-			*nl = 0;
-		line++;
-		if (!*l)
-			continue;
-		cJSON *o = cJSON_Parse(l);
-		const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "custom_id");
-		const cJSON *body = cJSON_GetObjectItemCaseSensitive(o, "body");
-		if (!body)
-			body = o;
-		if (!cJSON_IsObject(o) || !cJSON_IsString(id)) {
-			rc = q_error("%s:%ld: want a JSON object with a string \"custom_id\"", path, line);
-			cJSON_Delete(o);
-			break;
-		}
-		const char *text = NULL;
-		const cJSON *m, *pr = cJSON_GetObjectItemCaseSensitive(body, "prompt");
-		if (cJSON_IsString(pr))
-			text = pr->valuestring;
-		cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(body, "messages"))
-		{
-			const cJSON *r = cJSON_GetObjectItemCaseSensitive(m, "role");
-			const cJSON *c = cJSON_GetObjectItemCaseSensitive(m, "content");
-			if (cJSON_IsString(r) && !strcmp(r->valuestring, "user") && cJSON_IsString(c))
-				text = c->valuestring;
-		}
-		if (text) {
-			char **ni = realloc(q->id, (q->n + 1) * sizeof *ni);
-			if (ni)
-				q->id = ni;
-			char **nt = realloc(q->text, (q->n + 1) * sizeof *nt);
-			if (nt)
-				q->text = nt;
-			if (!ni || !nt || !(q->id[q->n] = strdup(id->valuestring)) || !(q->text[q->n] = strdup(text)))
-				rc = q_error("out of memory");
-			else
-				q->n++;
-		}
-		cJSON_Delete(o);
-	}
-	q_buf_free(&b);
-	if (rc < 0)
+	struct qload ql = {q, path};
+	if (q_jsonl_each(path, add_question, &ql) < 0) {
 		q_questions_free(q);
-	return rc;
+		return -1;
+	}
+	return 0;
 }
 
 void q_questions_free(q_questions *q)

@@ -71,6 +71,19 @@ run qeval bench --url "$FURL" --num-prompts 20 --max-concurrency 4 --output-len 
 	--goodput ttft:30
 is "$(jq .request_goodput "$TRASH/g.json")" 0 "goodput with a TTFT SLO of 30 ms (below the scripted 60): 0"
 
+# datasets: JSONL prompts and messages, ShareGPT conversations, a bad line
+printf '{"prompt":"one"}\n{"messages":[{"role":"user","content":"two"}]}\n\n{"prompt":"three"}\n' >"$TRASH/d.jsonl"
+run qeval bench --url "$FURL" --dataset "$TRASH/d.jsonl" --num-prompts 6 --json "$TRASH/d.json"
+is "$(jq .completed "$TRASH/d.json")" 6 "--dataset JSONL: its 3 prompts, cycled to 6 requests"
+printf '[{"conversations":[{"from":"human","value":"hi"},{"from":"gpt","value":"yo"}]},{"conversations":[]}]' \
+	>"$TRASH/sg.json"
+run qeval bench --url "$FURL" --dataset "$TRASH/sg.json" --num-prompts 2 --json "$TRASH/d.json"
+is "$(jq .completed "$TRASH/d.json")" 2 "--dataset ShareGPT: the first human turn"
+printf '{"prompt":"one"}\n[1,2]\n' >"$TRASH/bad.jsonl"
+run qeval bench --url "$FURL" --dataset "$TRASH/bad.jsonl" --num-prompts 2
+expect_status 1 "--dataset with a bad line: exit 1"
+like "$TRASH/err" "bad.jsonl:2: " "--dataset with a bad line: names the file and line"
+
 # a Poisson rate: 20 requests at 40/s take about half a second to send
 run qeval bench --url "$FURL" --num-prompts 20 --request-rate 40 --seed 7 --output-len 8 --json "$TRASH/r.json"
 within "$(jq .duration "$TRASH/r.json")" 0.25 2
