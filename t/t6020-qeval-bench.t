@@ -71,6 +71,21 @@ run qeval bench --url "$FURL" --num-prompts 20 --max-concurrency 4 --output-len 
 	--goodput ttft:30
 is "$(jq .request_goodput "$TRASH/g.json")" 0 "goodput with a TTFT SLO of 30 ms (below the scripted 60): 0"
 
+# a timeout is a failure of its own kind
+run qeval bench --url "$FURL" --num-prompts 3 --timeout 0.02 --json "$TRASH/t.json"
+is "$(jq -r '"\(.completed) \(.failures.timeout)"' "$TRASH/t.json")" "0 3" "--timeout 0.02 (the first token comes at 60 ms): 3 timeouts"
+
+# --plot draws with gnuplot
+if command -v gnuplot >/dev/null; then
+	run qeval bench --url "$FURL" --num-prompts 8 --max-concurrency 4 --plot "$TRASH/p.svg"
+	expect_status 0 "--plot: exit 0"
+	grep -q '<svg' "$TRASH/p.svg" && grep -q 'TTFT' "$TRASH/p.svg"
+	ok_ $? "--plot: an SVG with the TTFT curve"
+else
+	skip "gnuplot is not installed (Debian gnuplot-nox): --plot not checked"
+	skip "gnuplot is not installed"
+fi
+
 # datasets: JSONL prompts and messages, ShareGPT conversations, a bad line
 printf '{"prompt":"one"}\n{"messages":[{"role":"user","content":"two"}]}\n\n{"prompt":"three"}\n' >"$TRASH/d.jsonl"
 run qeval bench --url "$FURL" --dataset "$TRASH/d.jsonl" --num-prompts 6 --json "$TRASH/d.json"
