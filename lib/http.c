@@ -511,7 +511,7 @@ static enum MHD_Result dispatch(conn *c, struct MHD_Connection *mc, const char *
 	if (!rt)
 		return fail(c, mc, 404, "not_found_error", NULL, NULL, "no such endpoint: %s %s", method, url);
 	q_http_app *a = c->h->app;
-	if (!a->ready && rt->auth == AUTH_KEY)
+	if (!a->ready && (rt->auth == AUTH_KEY || rt->fn == r_health)) /* before auth: loading is no secret */
 		return fail(c, mc, 503, "unavailable_error", NULL, NULL, "the model is loading");
 	if (a->auth && (rt->auth == AUTH_KEY || (rt->auth == AUTH_METRICS && c->h->c.protect_metrics))) {
 		int slot = q_auth_check(a->auth,
