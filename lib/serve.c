@@ -2,7 +2,7 @@
  * serve.c - the engine thread and its jobs (see serve.h).
  *
  * Invariants:
- * - A job is in exactly one of: s->wait (sorted by priority, then seq;
+ * - A job is in exactly one of: s->wait (sorted by priority, then arrival;
  *   not yet in the engine), s->active (its choices added to the engine),
  *   or neither (finished, or cancelled while waiting).
  * - refs counts the sides holding a job: the reader (until q_job_release)
@@ -40,10 +40,9 @@ struct q_job {
 	choice_ud *ud;         /* [n_ch] */
 	int n_ch, live, ended, changed;
 	int refs, released, cancel;
-	int64_t seq;
 	double t_submit, t_start;
 	int n_prompt_tokens, n_vocab;
-	double t_first, t_last, t_prompt; /* over choices: first token, last token, prompt read */
+	double t_last, t_prompt; /* over choices: last token, prompt read */
 };
 
 struct q_serve {
@@ -55,7 +54,6 @@ struct q_serve {
 	pthread_cond_t cv;
 	q_job *wait, *active;
 	int n_wait, inflight, stop;
-	int64_t next_seq;
 	q_metrics_gauges g;    /* published by the engine thread */
 };
 
@@ -68,8 +66,10 @@ static void job_free(q_job *j)
 	}
 	free(j->ch);
 	free(j->ud);
-	q_api_req_free(j->req);
-	free(j->req);
+	if (j->req) {
+		q_api_req_free(j->req);
+		free(j->req);
+	}
 	pthread_mutex_destroy(&j->mu);
 	pthread_cond_destroy(&j->cv);
 	free(j);
@@ -142,14 +142,10 @@ static void on_done(void *ud, const q_result *r)
 	q_api_choice *ch = &j->ch[c->k];
 	ch->reason = r->reason;
 	ch->n_gen = r->n_gen;
-	if (r->t_first > 0 && (j->t_first == 0 || r->t_first < j->t_first))
-		j->t_first = r->t_first;
 	if (r->t_last > j->t_last)
 		j->t_last = r->t_last;
 	if (r->t_prompt > j->t_prompt)
 		j->t_prompt = r->t_prompt;
-	if (r->reason == Q_DONE_ERROR && r->error && !ch->text.len)
-		q_buf_adds(&ch->text, ""); /* the reason says it; the message is logged by the caller */
 	j->live--;
 	j->ended++;
 	j->changed = 1;
@@ -311,51 +307,38 @@ q_job *q_serve_submit(q_serve *s, q_api_req *req, int *full)
 	q_job *j = calloc(1, sizeof *j);
 	if (!j)
 		return q_error("out of memory"), NULL;
-	j->ch = calloc((size_t)n_ch, sizeof *j->ch);
-	j->ud = calloc((size_t)n_ch, sizeof *j->ud);
-	if (!j->ch || !j->ud) {
-		free(j->ch);
-		free(j->ud);
-		free(j);
-		return q_error("out of memory"), NULL;
-	}
-	j->n_vocab = q_model_hparams(q_engine_model(s->e))->n_vocab;
-	for (int k = 0; k < n_ch; k++) {
-		j->ud[k] = (choice_ud){.j = j, .k = k, .id = -1};
-		if (req->logprobs && !(j->ud[k].lg = malloc((size_t)j->n_vocab * sizeof(float)))) {
-			for (int i = 0; i < k; i++)
-				free(j->ud[i].lg);
-			free(j->ch);
-			free(j->ud);
-			free(j);
-			return q_error("out of memory"), NULL;
-		}
-	}
-	for (int i = 0; i < req->n_prompts; i++)
-		j->n_prompt_tokens += (int)req->prompts[i].n;
 	pthread_mutex_init(&j->mu, NULL);
 	pthread_cond_init(&j->cv, NULL);
 	j->s = s;
 	j->n_ch = n_ch;
 	j->refs = 2;
+	j->n_vocab = q_model_hparams(q_engine_model(s->e))->n_vocab;
+	j->ch = calloc((size_t)n_ch, sizeof *j->ch);
+	j->ud = calloc((size_t)n_ch, sizeof *j->ud);
+	int ok = j->ch && j->ud;
+	for (int k = 0; ok && k < n_ch; k++) {
+		j->ud[k] = (choice_ud){.j = j, .k = k, .id = -1};
+		ok = !req->logprobs || (j->ud[k].lg = malloc((size_t)j->n_vocab * sizeof(float)));
+	}
+	if (!ok) {
+		if (!j->ch || !j->ud)
+			j->n_ch = 0;
+		job_free(j);
+		return q_error("out of memory"), NULL;
+	}
+	for (int i = 0; i < req->n_prompts; i++)
+		j->n_prompt_tokens += (int)req->prompts[i].n;
 	j->t_submit = q_clock();
 
 	pthread_mutex_lock(&s->mu);
 	if (s->max_queue > 0 && s->n_wait >= s->max_queue) {
 		pthread_mutex_unlock(&s->mu);
-		for (int k = 0; k < n_ch; k++)
-			free(j->ud[k].lg);
-		pthread_mutex_destroy(&j->mu);
-		pthread_cond_destroy(&j->cv);
-		free(j->ch);
-		free(j->ud);
-		free(j);
+		job_free(j); /* j->req is not set: req stays the caller's */
 		*full = 1;
 		return NULL;
 	}
 	j->req = req;
-	j->seq = s->next_seq++;
-	q_job **pp = &s->wait;
+	q_job **pp = &s->wait; /* after every job of the same or a lower priority value */
 	while (*pp && (*pp)->req->priority <= req->priority)
 		pp = &(*pp)->next;
 	j->next = *pp;
