@@ -164,15 +164,19 @@ static int add_prompt(void *ud, char *l, size_t len, long line)
 
 static int prompts_file(prompts *p, const char *path)
 {
-	q_buf b = Q_BUF_INIT;
-	if (q_buf_read_file(&b, path) < 0)
-		return -1;
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return q_error("%s:", path);
+	int c;
+	while ((c = getc(f)) == ' ' || c == '\n' || c == '\t' || c == '\r')
+		;
+	fclose(f);
 	int rc = 0;
-	const char *s = b.p ? b.p : "";
-	while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r')
-		s++;
-	if (*s == '[') { /* ShareGPT: one JSON array */
-		cJSON *a = cJSON_Parse(s), *o;
+	if (c == '[') { /* ShareGPT: one JSON array */
+		q_buf b = Q_BUF_INIT;
+		if (q_buf_read_file(&b, path) < 0)
+			return -1;
+		cJSON *a = cJSON_ParseWithLength(b.p, b.len), *o;
 		if (!cJSON_IsArray(a))
 			rc = q_error("%s: not a JSON array", path);
 		cJSON_ArrayForEach(o, a)
@@ -182,11 +186,13 @@ static int prompts_file(prompts *p, const char *path)
 				break;
 		}
 		cJSON_Delete(a);
-	} else if ((rc = q_jsonl_each(path, add_prompt, &(struct pload){p, path})) < 0) {
-		prompts_free(p);
+		q_buf_free(&b);
+	} else { /* JSONL */
+		rc = q_jsonl_each(path, add_prompt, &(struct pload){p, path});
 	}
-	q_buf_free(&b);
-	if (rc == 0 && p->n == 0)
+	if (rc < 0)
+		prompts_free(p);
+	else if (p->n == 0)
 		rc = q_error("%s: no prompts", path);
 	return rc;
 }
@@ -687,16 +693,13 @@ int q_bench_run(const q_bench_opts *opts, q_bench_result *res)
 		res->output_throughput = (double)res->total_output / d;
 		res->total_token_throughput = (double)(res->total_input + res->total_output) / d;
 		res->goodput = (double)good / d;
-		res->ttft_ms = malloc(((size_t)k + 1) * sizeof *res->ttft_ms);
-		res->e2el_ms = malloc(((size_t)k + 1) * sizeof *res->e2el_ms);
-		if (res->ttft_ms && res->e2el_ms) {
-			memcpy(res->ttft_ms, ttft, (size_t)k * sizeof *ttft);
-			memcpy(res->e2el_ms, e2el, (size_t)k * sizeof *e2el);
-		}
-		res->ttft = stat_of(ttft, k);
+		res->ttft = stat_of(ttft, k); /* sorts */
 		res->e2el = stat_of(e2el, k);
 		res->tpot = stat_of(tpot, k_tpot);
 		res->itl = stat_of(itl, k_itl);
+		res->ttft_ms = ttft; /* the result keeps them, sorted */
+		res->e2el_ms = e2el;
+		ttft = e2el = NULL;
 	}
 	free(ttft);
 	free(tpot);

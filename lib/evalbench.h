@@ -61,7 +61,7 @@ typedef struct q_bench_result {
 	q_bench_stat ttft, tpot, itl, e2el; /* milliseconds */
 	double *t_tokens;       /* [n_t_tokens] seconds from the start of each output chunk (for plots) */
 	int64_t n_t_tokens;
-	double *ttft_ms, *e2el_ms; /* [completed] per request (for plots) */
+	double *ttft_ms, *e2el_ms; /* [completed] per request, sorted (for plots) */
 } q_bench_result;
 
 /* Run the benchmark.  -1 + q_error only when it cannot run at all (bad
