@@ -22,6 +22,7 @@
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 
+#include "client.h"
 #include "clock.h"
 #include "err.h"
 #include "outputs.h"
@@ -372,18 +373,10 @@ static int req_start(CURLM *multi, const q_bench_opts *o, const char *prompt, re
 	w->r = r;
 	w->ep = o->endpoint;
 	q_buf url = Q_BUF_INIT;
-	size_t ul = strlen(o->url);
-	q_buf_add(&url, o->url, ul && o->url[ul - 1] == '/' ? ul - 1 : ul);
-	q_buf_adds(&url, path_for(o->endpoint));
+	q_client_url(&url, o->url, path_for(o->endpoint));
 	r->body = body_for(o, prompt);
 	r->h = curl_easy_init();
-	r->hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	if (o->api_key) {
-		q_buf a = Q_BUF_INIT;
-		q_buf_printf(&a, "Authorization: Bearer %s", o->api_key);
-		r->hdr = curl_slist_append(r->hdr, a.p);
-		q_buf_free(&a);
-	}
+	r->hdr = q_client_headers(o->api_key);
 	if (!r->h || !r->body || !r->hdr || !url.p) {
 		q_buf_free(&url);
 		return q_error("out of memory");
@@ -481,11 +474,6 @@ static q_bench_stat stat_of(double *v, int64_t n)
 	return s;
 }
 
-static size_t to_buf(char *p, size_t size, size_t nmemb, void *ud)
-{
-	return q_buf_add(ud, p, size * nmemb) < 0 ? 0 : size * nmemb;
-}
-
 /* Is the server there?  GET its model list (this fails fast when nothing
  * listens); without a model given, take the first one it lists (OpenAI;
  * Ollama's take any name).  The name goes to model[0..n). */
@@ -495,19 +483,11 @@ static int probe(const q_bench_opts *o, char *model, size_t n)
 	if (!h)
 		return q_error("out of memory");
 	q_buf url = Q_BUF_INIT, body = Q_BUF_INIT;
-	size_t ul = strlen(o->url);
-	q_buf_add(&url, o->url, ul && o->url[ul - 1] == '/' ? ul - 1 : ul);
-	q_buf_adds(&url, o->endpoint == Q_BENCH_OLLAMA ? "/api/tags" : "/v1/models");
-	struct curl_slist *hdr = NULL;
-	if (o->api_key) {
-		q_buf a = Q_BUF_INIT;
-		q_buf_printf(&a, "Authorization: Bearer %s", o->api_key);
-		hdr = curl_slist_append(NULL, a.p);
-		q_buf_free(&a);
-	}
+	q_client_url(&url, o->url, o->endpoint == Q_BENCH_OLLAMA ? "/api/tags" : "/v1/models");
+	struct curl_slist *hdr = q_client_headers(o->api_key);
 	curl_easy_setopt(h, CURLOPT_URL, url.p);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_buf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, q_client_to_buf);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "client.h"
 #include "err.h"
 #include "outputs.h"
 
@@ -20,17 +21,12 @@ static const char RULES[] =
 	"helpful, clearer. Reply with exactly one word: 1 if Answer 1 is better, 2 if Answer 2 is better, tie if "
 	"they are equally good.";
 
-static size_t to_buf(char *p, size_t size, size_t nmemb, void *ud)
-{
-	return q_buf_add(ud, p, size * nmemb) < 0 ? 0 : size * nmemb;
-}
-
 /* The judge's verdict on (first, second): 1, 2, 0 (tie), -1 unusable,
  * -2 the request failed (*connect: nothing answered). */
 static int ask(const q_judge_opts *o, CURL *h, const char *question, const char *first, const char *second,
 	       int *connect)
 {
-	q_buf user = Q_BUF_INIT, url = Q_BUF_INIT, resp = Q_BUF_INIT, auth = Q_BUF_INIT;
+	q_buf user = Q_BUF_INIT, url = Q_BUF_INIT, resp = Q_BUF_INIT;
 	if (question)
 		q_buf_printf(&user, "Request:\n%s\n\n", question);
 	q_buf_printf(&user, "Answer 1:\n%s\n\nAnswer 2:\n%s\n\nWhich answer is better? Reply 1, 2 or tie.", first,
@@ -48,19 +44,13 @@ static int ask(const q_judge_opts *o, CURL *h, const char *question, const char 
 	cJSON_AddNumberToObject(b, "max_tokens", 8);
 	char *body = cJSON_PrintUnformatted(b);
 	cJSON_Delete(b);
-	size_t ul = strlen(o->url);
-	q_buf_add(&url, o->url, ul && o->url[ul - 1] == '/' ? ul - 1 : ul);
-	q_buf_adds(&url, "/v1/chat/completions");
-	struct curl_slist *hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	if (o->api_key) {
-		q_buf_printf(&auth, "Authorization: Bearer %s", o->api_key);
-		hdr = curl_slist_append(hdr, auth.p);
-	}
+	q_client_url(&url, o->url, "/v1/chat/completions");
+	struct curl_slist *hdr = q_client_headers(o->api_key);
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url.p);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdr);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, to_buf);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, q_client_to_buf);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)((o->timeout_s > 0 ? o->timeout_s : 120) * 1000));
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
@@ -100,7 +90,6 @@ static int ask(const q_judge_opts *o, CURL *h, const char *question, const char 
 	q_buf_free(&user);
 	q_buf_free(&url);
 	q_buf_free(&resp);
-	q_buf_free(&auth);
 	return v;
 }
 
