@@ -215,9 +215,9 @@ static int parse_bias(q_api_err *err, const cJSON *o, const q_api_ctx *ctx, q_ap
 		return -1;
 	if (j && !cJSON_IsObject(j))
 		return BAD(err, "logit_bias", "'logit_bias' must be an object of token ids to numbers");
-	int32_t n_vocab = q_tok_n_vocab(ctx->tok), n_eog = 0;
-	for (int32_t id = 0; ignore_eos && id < n_vocab; id++)
-		n_eog += q_tok_is_eog(ctx->tok, id);
+	int32_t n_vocab = q_tok_n_vocab(ctx->tok);
+	const int32_t *eog;
+	int n_eog = ignore_eos ? q_tok_eog_ids(ctx->tok, &eog) : 0;
 	int n = j ? cJSON_GetArraySize(j) : 0;
 	if (n + n_eog == 0)
 		return 0;
@@ -225,9 +225,8 @@ static int parse_bias(q_api_err *err, const cJSON *o, const q_api_ctx *ctx, q_ap
 		return internal(err);
 	/* ignore_eos (vLLM's and llama-server's extension): end-of-generation
 	 * tokens banned, so exactly max_tokens are generated */
-	for (int32_t id = 0; ignore_eos && id < n_vocab; id++)
-		if (q_tok_is_eog(ctx->tok, id))
-			req->bias[req->sample.n_bias++] = (q_logit_bias){id, -INFINITY};
+	for (int i = 0; i < n_eog; i++)
+		req->bias[req->sample.n_bias++] = (q_logit_bias){eog[i], -INFINITY};
 	req->sample.bias = req->bias;
 	if (!j)
 		return 0;

@@ -32,16 +32,16 @@ int q_speed_run(const q_model *m, const q_tok *tok, qk_backend *be, int n_prompt
 	if ((!pp && n_gen < 1) || n_in > (1 << 20) || n_gen > (1 << 20))
 		return q_error("speed: nothing to measure (prompt %d, generation %d tokens)", n_prompt, n_gen);
 	int32_t *ids = malloc((size_t)n_in * sizeof *ids);
-	q_logit_bias *ban = malloc((size_t)n_vocab * sizeof *ban);
+	const int32_t *eog;
+	int n_ban = q_tok_eog_ids(tok, &eog);
+	q_logit_bias *ban = malloc((size_t)(n_ban + 1) * sizeof *ban);
 	if (!ids || !ban) {
 		free(ids);
 		free(ban);
 		return q_error("out of memory");
 	}
-	int n_ban = 0;
-	for (int32_t i = 0; i < n_vocab; i++)
-		if (q_tok_is_eog(tok, i))
-			ban[n_ban++] = (q_logit_bias){i, -INFINITY};
+	for (int i = 0; i < n_ban; i++)
+		ban[i] = (q_logit_bias){eog[i], -INFINITY};
 	for (int i = 0; i < n_in; i++) {
 		int32_t id;
 		do

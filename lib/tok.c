@@ -632,6 +632,12 @@ int q_tok_is_eog(const q_tok *t, int32_t id)
 	return 0;
 }
 
+int q_tok_eog_ids(const q_tok *t, const int32_t **ids)
+{
+	*ids = t->eog;
+	return t->n_eog;
+}
+
 int q_tok_is_special(const q_tok *t, int32_t id)
 {
 	return id >= 0 && id < t->n_vocab && (t->ent[id].attr & TA_SPECIAL);

@@ -35,6 +35,7 @@ int32_t q_tok_bos(const q_tok *t);       /* -1 if none */
 int32_t q_tok_eos(const q_tok *t);       /* -1 if none */
 int32_t q_tok_eot(const q_tok *t);       /* end of turn (<|im_end|>, <|eot_id|>), -1 if none */
 int q_tok_is_eog(const q_tok *t, int32_t id); /* ends generation: eos, eot, and the like */
+int q_tok_eog_ids(const q_tok *t, const int32_t **ids); /* all of those: their count, *ids the tokenizer's */
 int q_tok_is_special(const q_tok *t, int32_t id); /* control / added special token */
 /* Text forms the chat template sees as bos_token / eos_token ("" if none). */
 const char *q_tok_bos_text(const q_tok *t);
