@@ -534,10 +534,10 @@ int q_engine_pending(const q_engine *e)
 	return pending(e);
 }
 
-int q_engine_kv_used(const q_engine *e, int64_t *total)
+int64_t q_engine_kv_used(const q_engine *e, int64_t *total)
 {
 	*total = q_kv_n_blocks(e->kv);
-	return (int)(*total - q_kv_n_free(e->kv));
+	return *total - q_kv_n_free(e->kv);
 }
 
 const q_engine_stats *q_engine_get_stats(const q_engine *e)

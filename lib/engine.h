@@ -114,7 +114,7 @@ int q_engine_cancel(q_engine *e, int id);
 /* Requests queued or running. */
 int q_engine_pending(const q_engine *e);
 /* KV blocks in use; *total gets the pool's size. */
-int q_engine_kv_used(const q_engine *e, int64_t *total);
+int64_t q_engine_kv_used(const q_engine *e, int64_t *total);
 /* Step until every request is finished.  0, or -1 + q_error. */
 int q_engine_run(q_engine *e);
 

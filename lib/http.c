@@ -531,10 +531,10 @@ static enum MHD_Result dispatch(conn *c, struct MHD_Connection *mc, const char *
 		if (ct && strncasecmp(ct, "application/json", 16) != 0 && strncasecmp(ct, "text/plain", 10) != 0)
 			return fail(c, mc, 415, "invalid_request_error", NULL, NULL,
 				    "Content-Type %.64s: the body must be JSON (Content-Type: application/json)", ct);
-		if (q_utf8_check(c->body.p ? c->body.p : "", c->body.len) != c->body.len)
+		size_t bad = q_utf8_check(c->body.p ? c->body.p : "", c->body.len);
+		if (bad != c->body.len)
 			return fail(c, mc, 400, "invalid_request_error", NULL, NULL,
-				    "the request body is not valid UTF-8 (byte %zu)",
-				    q_utf8_check(c->body.p ? c->body.p : "", c->body.len));
+				    "the request body is not valid UTF-8 (byte %zu)", bad);
 	}
 	return rt->kind ? r_generate(c, mc, (enum q_api_kind)rt->kind) : rt->fn(c, mc);
 }
