@@ -120,6 +120,30 @@ serve_start() {
 	return 1
 }
 
+# fake_start ARGS...: start t/data/qeval/fake-server.py (the scripted
+# OpenAI/Ollama server) with ARGS on a free loopback port and wait until
+# it listens.  Sets $FURL and $FPID (killed on exit); returns 1 when it
+# did not start.
+fake_start() {
+	for _try in 1 2 3 4 5; do
+		_fport=$(( ($$ * 13 + _try * 4099 + $(date +%N | sed 's/^0*//;s/^$/0/')) % 30000 + 20000 ))
+		python3 t/data/qeval/fake-server.py "$_fport" "$@" >"$TRASH/fake.out" 2>"$TRASH/fake.err" &
+		FPID=$!
+		_i=0
+		while [ $_i -lt 100 ] && ! grep -q listening "$TRASH/fake.out" && kill -0 $FPID 2>/dev/null; do
+			sleep 0.05
+			_i=$((_i + 1))
+		done
+		if grep -q listening "$TRASH/fake.out"; then
+			FURL=http://127.0.0.1:$_fport
+			trap 'kill $FPID 2>/dev/null; rm -rf "$TRASH"' EXIT
+			return 0
+		fi
+		kill $FPID 2>/dev/null
+	done
+	return 1
+}
+
 # serve_stop: SIGTERM the server, wait; its exit status in $rc.
 serve_stop() {
 	kill -TERM "$SERVE_PID" 2>/dev/null

@@ -6,20 +6,6 @@
 . "${0%/*}/lib.sh"
 
 command -v python3 >/dev/null || { skip "no python3 for the scripted judge"; done_testing; }
-start_judge() { # ARGS...
-	for _try in 1 2 3 4 5; do
-		JPORT=$(( ($$ * 17 + _try * 4111 + $(date +%N | sed 's/^0*//;s/^$/0/')) % 30000 + 20000 ))
-		python3 t/data/qeval/fake-server.py "$JPORT" "$@" >"$TRASH/j.out" 2>&1 &
-		JPID=$!
-		_i=0
-		while [ $_i -lt 100 ] && ! grep -q listening "$TRASH/j.out" && kill -0 $JPID 2>/dev/null; do
-			sleep 0.05
-			_i=$((_i + 1))
-		done
-		grep -q listening "$TRASH/j.out" && { trap 'kill $JPID 2>/dev/null; rm -rf "$TRASH"' EXIT; return 0; }
-	done
-	return 1
-}
 line() { printf '{"custom_id":"%s","response":{"status_code":200,"body":{"choices":[{"message":{"content":"%s"}}]}}}\n' "$1" "$2"; }
 {
 	line q1 "GOOD answer"; line q2 "GOOD too"; line q3 "meh"; line q4 "GOOD"; line q5 "GOOD x"
@@ -29,8 +15,8 @@ line() { printf '{"custom_id":"%s","response":{"status_code":200,"body":{"choice
 } >"$TRASH/b.jsonl"
 printf '{"custom_id":"q1","body":{"messages":[{"role":"user","content":"Say something."}]}}\n' >"$TRASH/in.jsonl"
 
-start_judge || { skip "scripted judge did not start"; done_testing; }
-run qeval compare "$TRASH/a.jsonl" "$TRASH/b.jsonl" --judge "http://127.0.0.1:$JPORT" --judge-model j \
+fake_start || { skip "scripted judge did not start"; done_testing; }
+run qeval compare "$TRASH/a.jsonl" "$TRASH/b.jsonl" --judge "$FURL" --judge-model j \
 	--input "$TRASH/in.jsonl"
 expect_status 0 "--judge: exit 0"
 sed 's/^/# /' "$TRASH/out"
@@ -39,13 +25,13 @@ like "$TRASH/out" "^A wins 3, B wins 1, ties 1 \(5 items, each judged in both or
 	"A wins 3 (q1 q2 q5), B 1 (q3), tie 1 (q4 both GOOD); p = $p"
 like "$TRASH/out" "chose the answer shown first 4 times, the second 4 times; 0 unusable verdicts, 0 failed requests" \
 	"position counts: 4 and 4, nothing unusable or failed"
-kill $JPID
+kill $FPID
 
-start_judge --judge-first || { skip "scripted judge did not start"; done_testing; }
-run qeval compare "$TRASH/a.jsonl" "$TRASH/b.jsonl" --judge "http://127.0.0.1:$JPORT" --judge-model j
+fake_start --judge-first || { skip "scripted judge did not start"; done_testing; }
+run qeval compare "$TRASH/a.jsonl" "$TRASH/b.jsonl" --judge "$FURL" --judge-model j
 like "$TRASH/out" "^A wins 0, B wins 0, ties 5 " "a judge that always picks the first position: all ties (its bias cancels)"
 like "$TRASH/out" "shown first 10 times, the second 0 times" "...and the bias shows in the position counts"
-kill $JPID
+kill $FPID
 
 run qeval compare "$TRASH/a.jsonl" "$TRASH/b.jsonl" --judge http://127.0.0.1:9 --judge-model j
 expect_status 1 "a judge where nothing listens: exit 1"

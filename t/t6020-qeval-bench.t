@@ -25,27 +25,7 @@ if ! command -v python3 >/dev/null; then
 	skip "no python3 for the scripted server"
 	done_testing
 fi
-fake() { # ARGS...: start the scripted server on a free port; sets FURL
-	for _try in 1 2 3 4 5; do
-		FPORT=$(( ($$ * 13 + _try * 4099 + $(date +%N | sed 's/^0*//;s/^$/0/')) % 30000 + 20000 ))
-		python3 t/data/qeval/fake-server.py "$FPORT" "$@" >"$TRASH/fake.out" 2>"$TRASH/fake.err" &
-		FPID=$!
-		_i=0
-		while [ $_i -lt 100 ] && ! grep -q listening "$TRASH/fake.out" && kill -0 $FPID 2>/dev/null; do
-			sleep 0.05
-			_i=$((_i + 1))
-		done
-		if grep -q listening "$TRASH/fake.out"; then
-			FURL=http://127.0.0.1:$FPORT
-			trap 'kill $FPID 2>/dev/null; rm -rf "$TRASH"' EXIT
-			return 0
-		fi
-		kill $FPID 2>/dev/null
-	done
-	return 1
-}
-
-fake --ttft-ms 60 --itl-ms 15 --tokens 8 || { skip "scripted server did not start"; done_testing; }
+fake_start --ttft-ms 60 --itl-ms 15 --tokens 8 || { skip "scripted server did not start"; done_testing; }
 run qeval bench --url "$FURL" --num-prompts 40 --max-concurrency 4 --output-len 8 --json "$TRASH/b.json" \
 	--goodput ttft:100,e2el:400
 expect_status 0 "bench against the scripted server: exit 0"
@@ -105,7 +85,7 @@ within "$(jq .duration "$TRASH/r.json")" 0.25 2
 ok_ $? "--request-rate 40: 20 requests over $(jq .duration "$TRASH/r.json") s (arrivals spread, not at once)"
 kill $FPID
 
-fake --ttft-ms 5 --itl-ms 1 --tokens 4 --fail-every 5 --malformed-every 7 || { skip "scripted server did not start"; done_testing; }
+fake_start --ttft-ms 5 --itl-ms 1 --tokens 4 --fail-every 5 --malformed-every 7 || { skip "scripted server did not start"; done_testing; }
 run qeval bench --url "$FURL" --num-prompts 35 --max-concurrency 5 --output-len 4 --json "$TRASH/f.json"
 expect_status 0 "failures do not stop the run: exit 0"
 is "$(jq -r '"\(.completed) \(.failed) \(.failures.http_5xx) \(.failures.malformed)"' "$TRASH/f.json")" "24 11 7 4" \
