@@ -46,6 +46,8 @@ static const char usage[] =
 	"  --kv-tokens N          KV cache pool in tokens, shared by all sequences\n"
 	"                         (default: parallel x ctx, at most 32768 and at least ctx)\n"
 	"  --batch N              tokens per engine step (default 512)\n"
+	"  --no-prefix-cache      compute every prompt in full (default: reuse the KV blocks\n"
+	"                         of prompt prefixes computed before; same output either way)\n"
 	"  --max-queue N          requests allowed to wait; beyond them 429 (default 1024, 0: no limit)\n"
 	"  --api-key KEY          require 'Authorization: Bearer KEY' (repeatable)\n"
 	"  --api-key-file F       keys, one per line\n"
@@ -62,7 +64,7 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
 	enum { O_HOST = 256, O_PORT, O_NAME, O_PAR, O_CTX, O_KV, O_BATCH, O_QUEUE, O_KEY, O_KEYFILE, O_RATE,
-	       O_PROTECT, O_TMPL, O_BODY, O_TIMEOUT, O_DRAIN, O_QUIET, O_VERSION };
+	       O_PROTECT, O_TMPL, O_BODY, O_TIMEOUT, O_DRAIN, O_QUIET, O_NOPREFIX, O_VERSION };
 	static const struct option lo[] = {
 		{"model", required_argument, 0, 'm'}, {"threads", required_argument, 0, 't'},
 		{"host", required_argument, 0, O_HOST}, {"port", required_argument, 0, O_PORT},
@@ -73,14 +75,15 @@ int main(int argc, char **argv)
 		{"rate-limit", required_argument, 0, O_RATE}, {"protect-metrics", no_argument, 0, O_PROTECT},
 		{"chat-template", required_argument, 0, O_TMPL}, {"max-body", required_argument, 0, O_BODY},
 		{"timeout", required_argument, 0, O_TIMEOUT}, {"drain-timeout", required_argument, 0, O_DRAIN},
-		{"quiet", no_argument, 0, O_QUIET}, {"help", no_argument, 0, 'h'},
+		{"quiet", no_argument, 0, O_QUIET}, {"no-prefix-cache", no_argument, 0, O_NOPREFIX},
+		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0},
 	};
 	cli_name = "qserve";
 	opterr = 0;
 	const char *model = NULL, *name = NULL, *tmpl_path = NULL;
 	const char **keys = calloc((size_t)argc, sizeof *keys), **key_files = calloc((size_t)argc, sizeof *keys);
-	int n_keys = 0, n_key_files = 0, protect = 0, quiet = 0;
+	int n_keys = 0, n_key_files = 0, protect = 0, quiet = 0, no_prefix = 0;
 	long threads = 0, parallel = 8, ctx = 0, kv_tokens = 0, batch = 512, max_queue = 1024, rpm = 0,
 	     max_body = 4 << 20, timeout = 60, drain = 30;
 	q_http_config hc = {.host = "127.0.0.1", .port = 8080};
@@ -116,6 +119,7 @@ int main(int argc, char **argv)
 		case O_TIMEOUT: timeout = cli_long("--timeout", optarg, 1, 86400); break;
 		case O_DRAIN: drain = cli_long("--drain-timeout", optarg, 0, 86400); break;
 		case O_QUIET: quiet = 1; break;
+		case O_NOPREFIX: no_prefix = 1; break;
 		case 'h': fputs(usage, stdout); return 0;
 		case O_VERSION: cli_version(); break;
 		default: cli_bad_option(c, optopt, argv[optind - 1]);
@@ -200,6 +204,7 @@ int main(int argc, char **argv)
 	ec.max_logits = parallel < batch ? (int)parallel : (int)batch;
 	ec.block_size = 16;
 	ec.kv_blocks = (kv_tokens + ec.block_size - 1) / ec.block_size;
+	ec.no_prefix_cache = no_prefix;
 	q_engine *e = q_engine_new(m, tok, ld.be, &ec);
 	if (!e)
 		cli_die_lib(NULL);
@@ -213,9 +218,10 @@ int main(int argc, char **argv)
 	app.model = m;
 	app.serve = serve;
 	__atomic_store_n(&app.ready, 1, __ATOMIC_RELEASE);
-	fprintf(stderr, "qserve: serving %s as '%s' on http://%s:%d (%ld parallel, context %ld, KV pool %ld tokens)\n",
+	fprintf(stderr,
+		"qserve: serving %s as '%s' on http://%s:%d (%ld parallel, context %ld, KV pool %ld tokens%s)\n",
 		path.p, mname.p, strchr(hc.host, ':') ? "[::]" : hc.host, hc.port, parallel, ctx,
-		(long)(ec.kv_blocks * ec.block_size));
+		(long)(ec.kv_blocks * ec.block_size), no_prefix ? ", no prefix cache" : "");
 
 	int sig = 0;
 	sigwait(&sigs, &sig);

@@ -15,6 +15,14 @@
  *   preempted, so the batch never refers to freed blocks.
  * - Logits of a position are passed on at most once (n_logits counts the
  *   positions already passed on), even when a preempted request recomputes.
+ * - Prefix cache: the first n_share blocks of a request's prompt may be
+ *   shared (full blocks whose every position is shareable, see
+ *   shareable()); the first n_pub <= n_share blocks of its table are in the
+ *   pool's prefix index: taken from it (attach: only while it holds no
+ *   block, so n_past becomes n_pub * block_size) or published after the
+ *   step that computed their last position.  Blocks at n_pub and after are
+ *   its own, and it writes only positions >= n_past, past every published
+ *   block: no shared block is ever written.  Preemption resets n_pub too.
  */
 #include "engine.h"
 
@@ -34,6 +42,7 @@ typedef struct rq {
 	q_req r;               /* callbacks and limits; r.prompt / r.stop not kept */
 	int32_t *tok;          /* [cap] */
 	int n_tok, cap, n_past, n_logits;
+	int n_share, n_pub;    /* prompt blocks shareable, blocks of its table indexed */
 	int seq;               /* KV sequence slot, -1 while queued */
 	q_sampler *smp;
 	q_stop stop;
@@ -161,6 +170,50 @@ const q_engine_config *q_engine_conf(const q_engine *e)
 	return &e->c;
 }
 
+/* The llama.cpp batch a token at position p of a request with n_prompt
+ * prompt tokens stands for (q_batch.nb): llama.cpp decodes a prompt in
+ * ubatches of LLAMA_UBATCH tokens (the oracle's n_ubatch), then one token
+ * per step; so the kernels add in its order whatever our own batching. */
+#define LLAMA_UBATCH 512
+static int llama_batch_size(int n_prompt, int p)
+{
+	if (p >= n_prompt)
+		return 1;
+	int u0 = p / LLAMA_UBATCH * LLAMA_UBATCH;
+	return n_prompt - u0 < LLAMA_UBATCH ? n_prompt - u0 : LLAMA_UBATCH;
+}
+
+/* Can the K/V of prompt position p be shared with a prompt of another
+ * length?  The kernels compute a token by its llama.cpp batch size nb and
+ * its index in that batch (q_batch.nb, above; qk.h); the CPU kernels tell
+ * apart nb 1, 2..7 and 8 and more, and whether the token lies in the
+ * batch's four-token groups (index < nb - nb % 4).  A prompt position with
+ * nb >= SHARE_NB inside the groups therefore computes the same in every
+ * prompt that starts with the same tokens, whatever its length; only blocks
+ * of such positions are published and reused (with 16-token blocks: every
+ * full prompt block).  t3005 (t/unit/engine-prefix) checks it bit for bit
+ * against an engine without the cache; a kernel that told more batch sizes
+ * apart would need SHARE_NB raised. */
+#define SHARE_NB 8
+static int shareable(int n_prompt, int p)
+{
+	int nb = llama_batch_size(n_prompt, p);
+	return p < n_prompt && nb >= SHARE_NB && p % LLAMA_UBATCH < nb - nb % 4;
+}
+
+/* The leading full blocks of a prompt of n tokens that may be shared. */
+static int share_blocks(const q_engine *e, int n)
+{
+	int bs = e->c.block_size, k = 0;
+	if (e->c.no_prefix_cache)
+		return 0;
+	for (; (k + 1) * bs <= n; k++)
+		for (int p = k * bs; p < (k + 1) * bs; p++)
+			if (!shareable(n, p))
+				return k;
+	return k;
+}
+
 /* Validate and copy a request; everything it needs while running is
  * allocated here. */
 int q_engine_add(q_engine *e, const q_req *req)
@@ -199,6 +252,7 @@ int q_engine_add(q_engine *e, const q_req *req)
 		q_sampler_set_mask(r->smp, req->mask, req->mask_ud);
 	memcpy(r->tok, req->prompt, (size_t)req->n_prompt * sizeof *r->tok);
 	r->n_tok = req->n_prompt;
+	r->n_share = share_blocks(e, req->n_prompt);
 	for (int i = 0; i < req->n_prompt; i++)
 		q_sampler_accept(r->smp, req->prompt[i]);
 	q_detok_init(&r->detok, e->tok);
@@ -300,6 +354,7 @@ static int preempt_newer(q_engine *e, int i)
 		if (o->want == 0 && !o->done && q_kv_seq_capacity(e->kv, o->seq) > 0) {
 			q_kv_seq_clear(e->kv, o->seq);
 			o->n_past = 0;
+			o->n_pub = 0;
 			o->res.n_preempt++;
 			e->st.preemptions++;
 			return 1;
@@ -348,6 +403,7 @@ static void plan(q_engine *e, int i, int want, int *budget, int *outs)
 		}
 		if (preempt_newer(e, i))
 			continue;
+		/* q_kv_n_free counts cached blocks: a reservation evicts them */
 		int64_t fit = q_kv_seq_capacity(e->kv, r->seq) +
 			      q_kv_n_free(e->kv) * q_kv_block_size(e->kv) - r->n_past;
 		if (fit > 0 && fit < want) {
@@ -359,6 +415,40 @@ static void plan(q_engine *e, int i, int want, int *budget, int *outs)
 			return;
 		}
 		return; /* wait for older requests to give blocks back */
+	}
+}
+
+/* A request that holds no KV block (new, or preempted) takes the longest
+ * run of published blocks its prompt starts with, up to its shareable
+ * blocks and always leaving its last token to compute (its logits are
+ * sampled).  Requests with all_logits compute every position. */
+static void attach(q_engine *e, rq *r)
+{
+	if (e->c.no_prefix_cache || r->r.all_logits || r->n_past != 0 || q_kv_seq_capacity(e->kv, r->seq) != 0)
+		return;
+	int bs = e->c.block_size, max = (r->n_tok - 1) / bs;
+	if (max > r->n_share)
+		max = r->n_share;
+	if (max <= 0)
+		return;
+	int n = q_kv_seq_attach(e->kv, r->seq, r->tok, max);
+	r->n_pub = n;
+	r->n_past = n * bs;
+	r->res.n_cached += n * bs;
+	e->st.prefix_hit_tokens += (int64_t)n * bs;
+}
+
+/* Publish r's shareable blocks whose K/V are now all written (the step has
+ * run), in order, each after the one before it. */
+static void publish(q_engine *e, rq *r)
+{
+	int bs = e->c.block_size;
+	while (r->n_pub < r->n_share && (r->n_pub + 1) * bs <= r->n_past) {
+		if (q_kv_seq_publish(e->kv, r->seq, r->n_pub, r->tok + (size_t)r->n_pub * (size_t)bs) < 0) {
+			r->n_share = r->n_pub; /* cannot happen: the blocks before are indexed */
+			return;
+		}
+		r->n_pub++;
 	}
 }
 
@@ -403,19 +493,6 @@ static int pending(const q_engine *e)
 	return n;
 }
 
-/* The llama.cpp batch a token at position p of a request with n_prompt
- * prompt tokens stands for (q_batch.nb): llama.cpp decodes a prompt in
- * ubatches of LLAMA_UBATCH tokens (the oracle's n_ubatch), then one token
- * per step; so the kernels add in its order whatever our own batching. */
-#define LLAMA_UBATCH 512
-static int llama_batch_size(int n_prompt, int p)
-{
-	if (p >= n_prompt)
-		return 1;
-	int u0 = p / LLAMA_UBATCH * LLAMA_UBATCH;
-	return n_prompt - u0 < LLAMA_UBATCH ? n_prompt - u0 : LLAMA_UBATCH;
-}
-
 /* One step: plan, assemble, run the model, sample, stream (see engine.h). */
 int q_engine_step(q_engine *e)
 {
@@ -428,10 +505,14 @@ int q_engine_step(q_engine *e)
 	for (int pass = 0; pass < 2; pass++)
 		for (int i = 0; i < e->n_run; i++) {
 			rq *r = e->run[i];
+			if (r->done)
+				continue;
+			attach(e, r);
 			int left = r->n_tok - r->n_past;
-			if (!r->done && (pass == 0) == (left == 1))
+			if ((pass == 0) == (left == 1))
 				plan(e, i, left, &budget, &outs);
 		}
+	e->st.prefix_evicted = q_kv_n_evicted(e->kv);
 	int n = 0, n_dec = 0;
 	for (int i = 0; i < e->n_run; i++) {
 		rq *r = e->run[i];
@@ -493,6 +574,7 @@ int q_engine_step(q_engine *e)
 					take_token(e, r, id);
 			}
 			r->n_past += r->want;
+			publish(e, r);
 		}
 	} else {
 		int finished = 0;

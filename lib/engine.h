@@ -17,6 +17,17 @@
  * tokens), so the oldest always progresses; a sequence that cannot fit in
  * the whole pool fails alone.
  *
+ * Prefix caching (on unless no_prefix_cache): once the K/V of a full block
+ * of prompt tokens are computed, the block is published in the pool's
+ * prefix index (kv.h), and a sequence whose prompt starts with published
+ * blocks takes them over instead of computing them (again after a
+ * preemption too), always computing at least its last prompt token.  The
+ * logits are bit for bit those of a full computation (only blocks whose
+ * tokens the kernels compute the same way whatever the prompt's length are
+ * shared; see engine.c).  Requests with all_logits compute every position
+ * (and still publish).  Blocks of finished sequences stay cached until the
+ * pool needs them.
+ *
  * Everything per step is preallocated at q_engine_new (batch arrays) and
  * q_engine_add (a request's token buffer, sampler, stop matcher): the
  * per-token loop allocates nothing.  Not thread-safe: one thread drives an
@@ -43,10 +54,11 @@ typedef struct q_engine_config {
 	int block_size;        /* tokens per KV block (default 16) */
 	int64_t kv_blocks;     /* pool size (default: max_seqs full contexts) */
 	qk_type kv_type;       /* QK_F16 (default) or QK_F32 */
+	int no_prefix_cache;   /* 1: neither reuse nor publish prompt blocks */
 } q_engine_config;
 
-/* All zero: every default above. */
-#define Q_ENGINE_CONFIG_INIT {0, 0, 0, 0, 0, 0, QK_F16}
+/* All zero: every default above (prefix caching on). */
+#define Q_ENGINE_CONFIG_INIT {0, 0, 0, 0, 0, 0, QK_F16, 0}
 
 enum q_done {
 	Q_DONE_EOG = 1,        /* end-of-generation token (not passed on as text) */
@@ -67,6 +79,8 @@ typedef struct q_result {
 	double t_prompt;       /* the whole prompt was read (its logits computed) */
 	double t_first, t_last; /* first and last token sampled */
 	int n_preempt;         /* times its cache was dropped and recomputed */
+	int n_cached;          /* prompt tokens taken from the prefix cache, not computed
+				  (summed over recomputations after preemption) */
 } q_result;
 
 typedef struct q_req {
@@ -113,7 +127,8 @@ int q_engine_step(q_engine *e);
 int q_engine_cancel(q_engine *e, int id);
 /* Requests queued or running. */
 int q_engine_pending(const q_engine *e);
-/* KV blocks in use; *total gets the pool's size. */
+/* KV blocks in use (held by sequences: cached blocks that no sequence
+ * holds count as free); *total gets the pool's size. */
 int64_t q_engine_kv_used(const q_engine *e, int64_t *total);
 /* Step until every request is finished.  0, or -1 + q_error. */
 int q_engine_run(q_engine *e);
@@ -125,6 +140,8 @@ typedef struct q_engine_stats {
 	int64_t decode_tokens; /* sampled tokens fed back (one per generating sequence and step) */
 	int64_t prefill_tokens; /* prompt tokens fed, and tokens recomputed after preemption */
 	int64_t preemptions;   /* sequences whose cache was dropped for older ones */
+	int64_t prefix_hit_tokens; /* prompt tokens not computed thanks to the prefix cache */
+	int64_t prefix_evicted; /* cached blocks evicted to make room */
 } q_engine_stats;
 const q_engine_stats *q_engine_get_stats(const q_engine *e);
 

@@ -132,9 +132,12 @@ int q_metrics_render(q_metrics *m, const q_metrics_gauges *g, q_buf *out)
 			   "# HELP q_kv_blocks_used KV cache blocks in use.\n# TYPE q_kv_blocks_used gauge\n"
 			   "q_kv_blocks_used %lld\n"
 			   "# HELP q_kv_blocks_total KV cache blocks in the pool.\n# TYPE q_kv_blocks_total gauge\n"
-			   "q_kv_blocks_total %lld\n",
+			   "q_kv_blocks_total %lld\n"
+			   "# HELP q_prefix_cache_hit_tokens_total Prompt tokens whose KV came from the prefix cache "
+			   "instead of being computed.\n"
+			   "# TYPE q_prefix_cache_hit_tokens_total counter\nq_prefix_cache_hit_tokens_total %lld\n",
 			   (long long)m->prompt_tokens, (long long)m->gen_tokens, g->running, g->waiting,
-			   (long long)g->kv_used, (long long)g->kv_total);
+			   (long long)g->kv_used, (long long)g->kv_total, (long long)g->prefix_hit_tokens);
 	for (int h = 0; h < Q_H_N; h++) {
 		const hist *x = &m->h[h];
 		rc |= q_buf_printf(out, "# HELP %s %s\n# TYPE %s histogram\n", x->name, x->help, x->name);

@@ -8,6 +8,8 @@
  *   q_requests_running, q_requests_waiting         gauges (sequences in the
  *                                                  engine / jobs queued)
  *   q_kv_blocks_used, q_kv_blocks_total            gauges
+ *   q_prefix_cache_hit_tokens_total                counter (the engine's
+ *                                                  prefix_hit_tokens)
  *   q_time_to_first_token_seconds                  histogram
  *   q_time_per_output_token_seconds                histogram
  *   q_e2e_request_latency_seconds                  histogram
@@ -24,9 +26,12 @@ typedef struct q_metrics q_metrics;
 
 enum q_hist { Q_H_TTFT, Q_H_TPOT, Q_H_E2E, Q_H_QUEUE, Q_H_N };
 
+/* What the engine thread publishes (q_serve_gauges): gauges, and the
+ * engine's own counters. */
 typedef struct q_metrics_gauges {
 	int running, waiting;
 	int64_t kv_used, kv_total;
+	int64_t prefix_hit_tokens; /* a counter: prompt tokens the prefix cache spared */
 } q_metrics_gauges;
 
 q_metrics *q_metrics_new(void);

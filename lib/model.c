@@ -724,10 +724,13 @@ int q_fwd_run(q_fwd *f, const q_batch *b)
 		if (il == hp->n_layer - 1) {
 			if (n_out == 0)
 				return 0;
+			/* the output rows' batch sizes, also when every row is an
+			 * output (a prompt's last token alone in a batch of
+			 * decode tokens still stands for a batch of 1 here) */
+			fnb = &nbo;
 			if (n_out < n) {
 				/* only the output rows go on: gather them while adding the residual */
 				cur = top(&f->xo, n_out);
-				fnb = &nbo;
 				for (int64_t j = 0; j < n_out; j++) {
 					qk_tensor yj = qk_tensor_rows(&cur, j, 1), oj = qk_tensor_rows(&o, f->out_rows[j], 1),
 						  xj = qk_tensor_rows(&x, f->out_rows[j], 1);

@@ -211,6 +211,7 @@ static void publish(q_serve *s)
 	s->g.running = q_engine_pending(s->e);
 	s->g.waiting = s->n_wait;
 	s->g.kv_used = q_engine_kv_used(s->e, &s->g.kv_total);
+	s->g.prefix_hit_tokens = q_engine_get_stats(s->e)->prefix_hit_tokens;
 }
 
 static void *engine_main(void *arg)
