@@ -114,6 +114,14 @@ typedef struct qk_isa {
 	 * 64, plus 64 * hd floats. */
 	void (*attn_head)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
 			  const int64_t *rows, int64_t n, int hd, int mode, float scale, float *scores);
+	/* The g query heads of one GQA group, which share k and v: head h's
+	 * q at q + h hd, not rounded (with QK_ATT_F16 the function rounds
+	 * it to half itself), its result at out + h hd, bit for bit what
+	 * attn_head gives it for the rounded q; each K and V row is read (and
+	 * converted) once for all g heads where the ISA can.  scores: g times
+	 * (n rounded up to 64, plus 65 * hd) floats. */
+	void (*attn_group)(float *out, const float *q, int g, const uint8_t *k, const uint8_t *v, size_t stride,
+			   const int64_t *rows, int64_t n, int hd, int mode, float scale, float *scores);
 } qk_isa;
 
 enum { QK_ATT_F16 = 1, QK_ATT_BATCH = 2 }; /* attn_head's mode bits */
@@ -149,6 +157,8 @@ void qk_quant_q8_ref(const float *x, const qk_act *a, uint8_t *row);
 void qk_quant_q8k_ref(const float *x, const qk_act *a, uint8_t *row);
 void qk_attn_head_ref(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
 		      const int64_t *rows, int64_t n, int hd, int mode, float scale, float *scores);
+void qk_attn_group_ref(float *out, const float *q, int g, const uint8_t *k, const uint8_t *v, size_t stride,
+		       const int64_t *rows, int64_t n, int hd, int mode, float scale, float *scores);
 /* Cos/sin of every rotated pair for one position (n_rot/2 of each). */
 void qk_rope_cache(const qk_rope *p, int32_t pos, float *c, float *s);
 

@@ -16,6 +16,9 @@
  *   ulp (t4003 bounds this).  silu and the attention, whose summation
  *   orders follow llama.cpp's too (attn_head_ggml), match llama.cpp's
  *   build for the same ISA bit for bit (t3100, t3102 on AVX2).
+ * - attn_group runs the query heads of a GQA group together (each K and
+ *   V vector loaded once for all of them) with, per head, exactly
+ *   attn_head_ggml's operations in its order: the same bytes (t4004).
  * - Tails shorter than a vector go through the same vector code on a
  *   zero-padded copy, so there is one code path per op.
  * Requires: QK_SFX(name); VF, VW; VF_ZERO, VF_SET1, VF_LD, VF_ST, VF_ADD,
@@ -350,6 +353,102 @@ OINLINE void QK_SFX(v_slots)(float *out, const uint8_t *v, size_t stride, const 
 	}
 }
 
+/* q . k for one position outside qk_block (see attn_head_ggml): batched
+ * with an F16 cache one chain of VW lanes reduced by VF_HSUM, else four
+ * chains over the whole steps of 4 VW folded (0+2) + (1+3) and reduced by
+ * VF_HSUM_F16DOT, the rest added in double (F16) or float (F32). */
+OINLINE float QK_SFX(qk_row)(const float *q, const uint8_t *kr, int hd, int f16, int batched)
+{
+	const size_t es = f16 ? 2 : 4;
+	const int dp = hd & ~(4 * VW - 1);
+	if (batched && f16) {
+		VF a = VF_ZERO;
+		for (int d = 0; d < hd; d += VW)
+			a = VF_FMA(LD_KV(kr + es * d), VF_LD(q + d), a);
+		return VF_HSUM(a);
+	}
+	float red = 0;
+	if (dp) {
+		VF a[4] = {VF_ZERO, VF_ZERO, VF_ZERO, VF_ZERO};
+		for (int d = 0; d < dp; d += 4 * VW)
+			for (int c = 0; c < 4; c++)
+				a[c] = VF_FMA(LD_KV(kr + es * (d + VW * c)), VF_LD(q + d + VW * c), a[c]);
+		red = VF_HSUM_F16DOT(VF_ADD(VF_ADD(a[0], a[2]), VF_ADD(a[1], a[3])));
+	}
+	if (f16) {
+		double sum = red;
+		for (int d = dp; d < hd; d++)
+			sum += (double)(qk_fp16_to_fp32((uint16_t)(kr[2 * d] | kr[2 * d + 1] << 8)) * q[d]);
+		return (float)sum;
+	}
+	const float *kf = (const float *)kr;
+	int d = dp;
+	for (; d + 4 <= hd; d++)
+		red += kf[d] * q[d];
+	for (; d < hd; d++)
+		red = fmaf(kf[d], q[d], red);
+	return red;
+}
+
+/* scores[0 .. n) (scaled q.k, the largest of them max) to probabilities in
+ * place: e_j = gexp(s_j - max) VW at a time, positions past n zeroed (the
+ * scores array holds n rounded up to VW), each VW summed by VF_HSUM into
+ * a double; p_j = e_j * (float)(1 / sum), rounded to half for F16. */
+OINLINE void QK_SFX(att_probs)(float *scores, int64_t n, float max, int f16)
+{
+	double sum = 0;
+	for (int64_t j = 0; j < n; j += VW) {
+		VF e = gexp(VF_SUB(VF_LD(scores + j), VF_SET1(max)));
+		if (n - j < VW) { /* masked positions */
+			float t[VW] __attribute__((aligned(64)));
+			VF_ST(t, e);
+			for (int64_t i = n - j; i < VW; i++)
+				t[i] = 0;
+			e = VF_LD(t);
+		}
+		VF_ST(scores + j, e);
+		sum += (double)VF_HSUM(e);
+	}
+	const VF inv = VF_SET1((float)(1.0 / sum));
+	for (int64_t j = 0; j < n; j += VW) {
+		VF pj = VF_MUL(VF_LD(scores + j), inv);
+		VF_ST(scores + j, f16 ? VF_ROUND_H(pj) : pj);
+	}
+}
+
+_Static_assert(F16DOT_LAST == 1 || F16DOT_LAST == 4, "att_fold knows these two trees");
+
+/* out[hd] from the VW rows of hd at part (the V slots' sums): batched the
+ * halving tree down to one row, alone VF_HSUM_F16DOT's tree (halving to
+ * F16DOT_LAST rows, then adjacent pairs); unrolled, in registers. */
+OINLINE void QK_SFX(att_fold)(float *out, const float *part, int hd, int batched)
+{
+	for (int d = 0; d < hd; d += VW) {
+		VF b[VW];
+#pragma GCC unroll 16
+		for (int l = 0; l < VW; l++)
+			b[l] = VF_LD(part + (size_t)l * (size_t)hd + d);
+#define HALVE(w)                                                  \
+	do {                                                      \
+		_Pragma("GCC unroll 16")                            \
+		for (int l = 0; l < (w) / 2; l++)                 \
+			b[l] = VF_ADD(b[l], b[l + (w) / 2]);      \
+	} while (0)
+#if VW == 16
+		HALVE(16);
+#endif
+		HALVE(8);
+		if (batched || F16DOT_LAST < 4) {
+			HALVE(4);
+			HALVE(2);
+		} else { /* adjacent pairs, as _mm_hadd_ps */
+			b[0] = VF_ADD(VF_ADD(b[0], b[1]), VF_ADD(b[2], b[3]));
+		}
+#undef HALVE
+		VF_ST(out + d, b[0]);
+	}
+}
+
 /* Attention in llama.cpp's order (its non-flash path, which made the
  * goldens: K.q and V.softmax are matmuls).  A token standing for a batch
  * (batched = 1) takes the order of llama.cpp's batched matmuls, a decode
@@ -382,7 +481,6 @@ static void QK_SFX(attn_head_ggml)(float *out, const float *q, const uint8_t *k,
 				   const int64_t *rows, int64_t n, int hd, int f16, int batched, float scale,
 				   float *scores)
 {
-	const size_t es = f16 ? 2 : 4;
 	const int64_t np = (n + 63) & ~(int64_t)63;
 	float *part = scores + np;
 	float max = -INFINITY;
@@ -408,58 +506,10 @@ static void QK_SFX(attn_head_ggml)(float *out, const float *q, const uint8_t *k,
 		}
 	}
 	for (; j < n; j++) {
-		const uint8_t *kr = k + (size_t)rows[j] * stride;
-		float s;
-		if (batched && f16) {
-			VF a = VF_ZERO;
-			for (int d = 0; d < hd; d += VW)
-				a = VF_FMA(LD_KV(kr + es * d), VF_LD(q + d), a);
-			s = VF_HSUM(a);
-		} else {
-			float red = 0;
-			if (dp) {
-				VF a[4] = {VF_ZERO, VF_ZERO, VF_ZERO, VF_ZERO};
-				for (int d = 0; d < dp; d += 4 * VW)
-					for (int c = 0; c < 4; c++)
-						a[c] = VF_FMA(LD_KV(kr + es * (d + VW * c)), VF_LD(q + d + VW * c), a[c]);
-				red = VF_HSUM_F16DOT(VF_ADD(VF_ADD(a[0], a[2]), VF_ADD(a[1], a[3])));
-			}
-			if (f16) {
-				double sum = red;
-				for (int d = dp; d < hd; d++)
-					sum += (double)(qk_fp16_to_fp32((uint16_t)(kr[2 * d] | kr[2 * d + 1] << 8)) * q[d]);
-				s = (float)sum;
-			} else {
-				const float *kf = (const float *)kr;
-				int d = dp;
-				for (; d + 4 <= hd; d++)
-					red += kf[d] * q[d];
-				for (; d < hd; d++)
-					red = fmaf(kf[d], q[d], red);
-				s = red;
-			}
-		}
-		scores[j] = s * scale;
+		scores[j] = QK_SFX(qk_row)(q, k + (size_t)rows[j] * stride, hd, f16, batched) * scale;
 		max = scores[j] > max ? scores[j] : max;
 	}
-	double sum = 0;
-	for (j = 0; j < n; j += VW) {
-		VF e = gexp(VF_SUB(VF_LD(scores + j), VF_SET1(max)));
-		if (n - j < VW) { /* masked positions */
-			float t[VW] __attribute__((aligned(64)));
-			VF_ST(t, e);
-			for (int64_t i = n - j; i < VW; i++)
-				t[i] = 0;
-			e = VF_LD(t);
-		}
-		VF_ST(scores + j, e);
-		sum += (double)VF_HSUM(e);
-	}
-	const VF inv = VF_SET1((float)(1.0 / sum));
-	for (j = 0; j < n; j += VW) {
-		VF pj = VF_MUL(VF_LD(scores + j), inv);
-		VF_ST(scores + j, f16 ? VF_ROUND_H(pj) : pj);
-	}
+	QK_SFX(att_probs)(scores, n, max, f16);
 	/* part[l hd ..]: slot l batched, slots l + c VW folded alone */
 	const int dc = (hd / VW) % VACC_DC ? 1 : VACC_DC;
 	for (int g = 0; g < (batched ? VW / 4 : VW); g++) {
@@ -479,18 +529,7 @@ static void QK_SFX(attn_head_ggml)(float *out, const float *q, const uint8_t *k,
 		}
 #undef V_SLOTS
 	}
-	for (int d = 0; d < hd; d += VW) {
-		VF b[VW];
-		for (int l = 0; l < VW; l++)
-			b[l] = VF_LD(part + (size_t)l * (size_t)hd + d);
-		int w = VW;
-		for (; w > (batched ? 1 : F16DOT_LAST); w /= 2)
-			for (int l = 0; l < w / 2; l++)
-				b[l] = VF_ADD(b[l], b[l + w / 2]);
-		if (w == 4) /* adjacent pairs, as _mm_hadd_ps */
-			b[0] = VF_ADD(VF_ADD(b[0], b[1]), VF_ADD(b[2], b[3]));
-		VF_ST(out + d, b[0]);
-	}
+	QK_SFX(att_fold)(out, part, hd, batched);
 }
 
 /* One query head (see cpu.h): llama.cpp's order above when the head is a
@@ -505,6 +544,311 @@ static void QK_SFX(attn_head)(float *out, const float *q, const uint8_t *k, cons
 				       scale, scores);
 }
 
+/* ------------------------------------------------- a GQA group of heads */
+
+/* attn_heads runs up to ATT_NH query heads of a group together (on AVX2
+ * some of their chains spill, still faster than two passes over K and V
+ * for 3 heads); v_slots_g keeps ATT_DC(nh) vectors of d of each of 4
+ * slots per head in registers, a power of two up to VACC_DC within
+ * VACC_REGS accumulators. */
+#define ATT_NH 4
+#define VACC_REGS (VW == 16 ? 24 : 4 * VACC_DC)
+#define ATT_DC(nh) (4 * (nh) * VACC_DC <= VACC_REGS ? VACC_DC : 4 * (nh) * (VACC_DC / 2) <= VACC_REGS ? VACC_DC / 2 : 1)
+/* K rows are prefetched this many positions ahead of their dot products */
+#define ATT_PF (2 * VW)
+
+/* Prefetch the lines of bytes at r. */
+OINLINE void QK_SFX(att_prefetch_row)(const uint8_t *r, size_t bytes)
+{
+	for (uintptr_t a = (uintptr_t)r & ~(uintptr_t)63; a < (uintptr_t)(r + bytes); a += 64)
+		_mm_prefetch((const char *)a, _MM_HINT_T0);
+}
+
+/* Prefetch positions [j0, min(j1, n)) of a cache head (bytes at base +
+ * rows[j] stride): the rows of a sequence lie in blocks spread over the
+ * cache, and a batch's caches over all layers are far beyond L3, so the
+ * hardware prefetchers alone leave the kernel waiting on memory. */
+OINLINE void QK_SFX(att_prefetch)(const uint8_t *base, size_t stride, const int64_t *rows, int64_t j0, int64_t j1,
+				  int64_t n, size_t bytes)
+{
+	for (int64_t j = j0; j < (j1 < n ? j1 : n); j++)
+		QK_SFX(att_prefetch_row)(base + (size_t)rows[j] * stride, bytes);
+}
+
+/* qk_block for nh heads (q + h hd) at once: each K vector is loaded once
+ * and multiplied into every head's chains; per head the operations of
+ * qk_block.  qv: when hd is 4 VW, the heads' q in registers (qv[4 h + c]
+ * = q + h hd + c VW), else NULL.  s[h]: head h's VW scores.  Prefetches
+ * the K rows ATT_PF positions on. */
+OINLINE void QK_SFX(qk_block_g)(VF *s, const float *q, const VF *qv, int nh, const uint8_t *k, size_t stride,
+				const int64_t *rows, int64_t j0, int64_t n, int hd, int f16, VF scale)
+{
+	const size_t es = f16 ? 2 : 4;
+	VF t[ATT_NH][VW];
+#pragma GCC unroll 16
+	for (int m = 0; m < VW; m++) {
+		int64_t j = j0 + F16DOT_T_LANE(m);
+		const uint8_t *kr = k + (size_t)rows[j < n ? j : n - 1] * stride;
+		if (j0 + m + ATT_PF < n)
+			QK_SFX(att_prefetch_row)(k + (size_t)rows[j0 + m + ATT_PF] * stride, (size_t)hd * es);
+		VF a[ATT_NH][4];
+#pragma GCC unroll 4
+		for (int h = 0; h < nh; h++)
+#pragma GCC unroll 4
+			for (int c = 0; c < 4; c++)
+				a[h][c] = VF_ZERO;
+		for (int d = 0; d < (qv ? 4 * VW : hd); d += 4 * VW)
+#pragma GCC unroll 4
+			for (int c = 0; c < 4; c++) {
+				VF kv = LD_KV(kr + es * (d + VW * c));
+#pragma GCC unroll 4
+				for (int h = 0; h < nh; h++)
+					a[h][c] = VF_FMA(kv, qv ? qv[4 * h + c] : VF_LD(q + (size_t)h * hd + d + VW * c),
+							 a[h][c]);
+			}
+#pragma GCC unroll 4
+		for (int h = 0; h < nh; h++)
+			t[h][m] = VF_ADD(VF_ADD(a[h][0], a[h][2]), VF_ADD(a[h][1], a[h][3]));
+	}
+#pragma GCC unroll 4
+	for (int h = 0; h < nh; h++)
+		s[h] = VF_MUL(VF_HSUM_F16DOT_T(t[h]), scale);
+}
+
+/* The scores of a decode token for nh heads (hd a multiple of 4 VW) as
+ * attn_head_ggml's qk_block loop computes them, VW positions at a time
+ * by qk_block_g, into sc + h pstep; max[h]: head h's largest.  qv as for
+ * qk_block_g. */
+OINLINE void QK_SFX(qk_blocks_g)(float *sc, size_t pstep, float *max, const float *q, const VF *qv, int nh,
+				 const uint8_t *k, size_t stride, const int64_t *rows, int64_t n, int hd, int f16,
+				 float scale)
+{
+	const VF scv = VF_SET1(scale);
+	VF mv[ATT_NH], s[ATT_NH];
+	QK_SFX(att_prefetch)(k, stride, rows, 0, ATT_PF, n, (size_t)hd * (f16 ? 2 : 4));
+#pragma GCC unroll 4
+	for (int h = 0; h < nh; h++)
+		mv[h] = VF_SET1(-INFINITY);
+	int64_t j = 0;
+	for (; j + VW <= n; j += VW) {
+		QK_SFX(qk_block_g)(s, q, qv, nh, k, stride, rows, j, n, hd, f16, scv);
+#pragma GCC unroll 4
+		for (int h = 0; h < nh; h++) {
+			VF_ST(sc + h * pstep + j, s[h]);
+			mv[h] = VF_MAX(s[h], mv[h]);
+		}
+	}
+#pragma GCC unroll 4
+	for (int h = 0; h < nh; h++)
+		max[h] = VF_HMAX(mv[h]);
+	if (j < n) {
+		/* scores past n in the last block are overwritten later */
+		QK_SFX(qk_block_g)(s, q, qv, nh, k, stride, rows, j, n, hd, f16, scv);
+#pragma GCC unroll 4
+		for (int h = 0; h < nh; h++) {
+			float *sh = sc + h * pstep;
+			VF_ST(sh + j, s[h]);
+			for (int64_t i = j; i < n; i++)
+				max[h] = sh[i] > max[h] ? sh[i] : max[h];
+		}
+	}
+}
+
+/* v_slots for nh heads at once: head h's probabilities at p + h pstep,
+ * its slots stored at out + h ostep; each V vector is loaded once and
+ * multiplied into every head's chains, per head the operations of
+ * v_slots.  Prefetches the rows pfd positions after its own (those of
+ * the next call). */
+OINLINE void QK_SFX(v_slots_g)(float *out, size_t ostep, const uint8_t *v, size_t stride, const int64_t *rows,
+			       const float *p, size_t pstep, int nh, int64_t n, int hd, int f16, int64_t s0,
+			       int64_t ds, int64_t S, int fold, int DC, int64_t pfd)
+{
+	const size_t es = f16 ? 2 : 4;
+	for (int d0 = 0; d0 < hd; d0 += DC * VW) {
+		VF a[ATT_NH][4][VACC_DC];
+#pragma GCC unroll 4
+		for (int h = 0; h < nh; h++)
+#pragma GCC unroll 4
+			for (int c = 0; c < 4; c++)
+#pragma GCC unroll 16
+				for (int e = 0; e < DC; e++)
+					a[h][c][e] = VF_ZERO;
+#define V_STEP(c, j)                                                                                \
+	do {                                                                                        \
+		const uint8_t *vr_ = v + (size_t)rows[j] * stride + es * (size_t)d0;                \
+		VF x_[VACC_DC];                                                                     \
+		if ((j) + pfd < n)                                                                  \
+			QK_SFX(att_prefetch_row)(v + (size_t)rows[(j) + pfd] * stride + es * (size_t)d0, \
+						 es * (size_t)(DC * VW));                           \
+		_Pragma("GCC unroll 16")                                                              \
+		for (int e = 0; e < DC; e++)                                                        \
+			x_[e] = LD_KV(vr_ + es * (size_t)(VW * e));                                 \
+		_Pragma("GCC unroll 4")                                                               \
+		for (int h = 0; h < nh; h++) {                                                      \
+			VF pj_ = VF_SET1(p[(size_t)h * pstep + (size_t)(j)]);                        \
+			_Pragma("GCC unroll 16")                                                      \
+			for (int e = 0; e < DC; e++)                                                \
+				a[h][c][e] = VF_FMA(x_[e], pj_, a[h][c][e]);                        \
+		}                                                                                   \
+	} while (0)
+		int64_t j = s0;
+		for (; j + 3 * ds < n; j += S)
+#pragma GCC unroll 16
+			for (int c = 0; c < 4; c++)
+				V_STEP(c, j + c * ds);
+#pragma GCC unroll 16
+		for (int c = 0; c < 3; c++)
+			if (j + c * ds < n)
+				V_STEP(c, j + c * ds);
+#undef V_STEP
+#pragma GCC unroll 4
+		for (int h = 0; h < nh; h++)
+#pragma GCC unroll 16
+			for (int e = 0; e < DC; e++) {
+				float *o = out + (size_t)h * ostep + d0 + VW * e;
+				if (fold)
+					VF_ST(o, VF_ADD(VF_ADD(a[h][0][e], a[h][2][e]), VF_ADD(a[h][1][e], a[h][3][e])));
+				else
+#pragma GCC unroll 16
+					for (int c = 0; c < 4; c++)
+						VF_ST(o + (size_t)c * (size_t)hd, a[h][c][e]);
+			}
+	}
+}
+
+/* attn_head_ggml for nh <= ATT_NH query heads sharing one KV head: head
+ * h's q (rounded for F16) at q + h hd, its result at out + h hd.  The
+ * scores of all nh heads are computed in one pass over K and their V
+ * products in one pass over V, each K and V vector loaded (and converted)
+ * once; every head gets exactly attn_head_ggml's operations, in its
+ * order, so its bytes.  sc: nh (n rounded up to 64) floats of scores,
+ * then nh VW hd of slots. */
+OINLINE void QK_SFX(attn_heads)(float *out, const float *q, int nh, const uint8_t *k, const uint8_t *v,
+				size_t stride, const int64_t *rows, int64_t n, int hd, int f16, int batched,
+				float scale, float *sc)
+{
+	const size_t es = f16 ? 2 : 4, hb = (size_t)hd * es;
+	const int64_t np = (n + 63) & ~(int64_t)63;
+	float *part = sc + (size_t)nh * (size_t)np;
+	const size_t pstep = (size_t)np, ostep = (size_t)VW * (size_t)hd;
+	float max[ATT_NH];
+#pragma GCC unroll 4
+	for (int h = 0; h < nh; h++)
+		max[h] = -INFINITY;
+	if (!batched && hd == 4 * VW) {
+		VF qv[4 * ATT_NH];
+#pragma GCC unroll 16
+		for (int i = 0; i < 4 * nh; i++)
+			qv[i] = VF_LD(q + VW * i);
+		QK_SFX(qk_blocks_g)(sc, pstep, max, q, qv, nh, k, stride, rows, n, hd, f16, scale);
+	} else if (!batched && (hd & (4 * VW - 1)) == 0) {
+		QK_SFX(qk_blocks_g)(sc, pstep, max, q, NULL, nh, k, stride, rows, n, hd, f16, scale);
+	} else {
+		/* one position at a time: qk_row's operations (batched F16:
+		 * its single chain, written out to share each K vector) */
+		QK_SFX(att_prefetch)(k, stride, rows, 0, ATT_PF, n, hb);
+		for (int64_t j = 0; j < n; j++) {
+			const uint8_t *kr = k + (size_t)rows[j] * stride;
+			float s[ATT_NH];
+			QK_SFX(att_prefetch)(k, stride, rows, j + ATT_PF, j + ATT_PF + 1, n, hb);
+			if (batched && f16) {
+				VF a[ATT_NH];
+#pragma GCC unroll 4
+				for (int h = 0; h < nh; h++)
+					a[h] = VF_ZERO;
+				for (int d = 0; d < hd; d += VW) {
+					VF kv = LD_KV(kr + es * d);
+#pragma GCC unroll 4
+					for (int h = 0; h < nh; h++)
+						a[h] = VF_FMA(kv, VF_LD(q + (size_t)h * hd + d), a[h]);
+				}
+#pragma GCC unroll 4
+				for (int h = 0; h < nh; h++)
+					s[h] = VF_HSUM(a[h]);
+			} else {
+#pragma GCC unroll 4
+				for (int h = 0; h < nh; h++)
+					s[h] = QK_SFX(qk_row)(q + (size_t)h * hd, kr, hd, f16, batched);
+			}
+#pragma GCC unroll 4
+			for (int h = 0; h < nh; h++) {
+				float *sh = sc + h * pstep;
+				sh[j] = s[h] * scale;
+				max[h] = sh[j] > max[h] ? sh[j] : max[h];
+			}
+		}
+	}
+	/* V: slot groups as attn_head_ggml's; the rows of the first group
+	 * prefetched here, v_slots_g prefetches those of the next */
+	const int64_t ng = batched ? VW / 4 : VW, gw = batched ? 4 : 1;
+	for (int64_t i = 0; i < n; i += VW)
+		QK_SFX(att_prefetch)(v, stride, rows, i, i + gw, n, hb);
+	for (int h = 0; h < nh; h++)
+		QK_SFX(att_probs)(sc + h * pstep, n, max[h], f16);
+	const int dc = (hd / VW) % ATT_DC(nh) ? 1 : ATT_DC(nh);
+	for (int64_t g = 0; g < ng; g++) {
+		int64_t s0 = gw * g, ds = batched ? 1 : VW, S = batched ? VW : 4 * VW;
+		float *o = part + (size_t)s0 * (size_t)hd;
+		if (dc == ATT_DC(nh))
+			QK_SFX(v_slots_g)(o, ostep, v, stride, rows, sc, pstep, nh, n, hd, f16, s0, ds, S, !batched,
+					  ATT_DC(nh), gw);
+		else
+			QK_SFX(v_slots_g)(o, ostep, v, stride, rows, sc, pstep, nh, n, hd, f16, s0, ds, S, !batched, 1,
+					  gw);
+	}
+	for (int h = 0; h < nh; h++)
+		QK_SFX(att_fold)(out + (size_t)h * hd, part + h * ostep, hd, batched);
+}
+
+/* x rounded to half and back as qk_fp32_to_fp16 / qk_fp16_to_fp32 do
+ * (F16C's rounding), NaNs made the quiet NaN of their sign like them. */
+OINLINE VF QK_SFX(round_h)(VF x)
+{
+	const VF qnan = VF_SET1(qk_fp16_to_fp32(0x7e00)), sign = VF_SET1(-0.0f);
+#if VW == 16
+	__mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+	return _mm512_mask_blend_ps(nan, VF_ROUND_H(x), _mm512_or_ps(_mm512_and_ps(x, sign), qnan));
+#else
+	__m256 nan = _mm256_cmp_ps(x, x, _CMP_UNORD_Q);
+	return _mm256_blendv_ps(VF_ROUND_H(x), _mm256_or_ps(_mm256_and_ps(x, sign), qnan), nan);
+#endif
+}
+
+/* The g query heads of a GQA group (see cpu.h), ATT_NH at a time by
+ * attn_heads, q first rounded to half for an F16 cache; the reference
+ * when the head is not a multiple of VW. */
+static void QK_SFX(attn_group)(float *out, const float *q, int g, const uint8_t *k, const uint8_t *v, size_t stride,
+			       const int64_t *rows, int64_t n, int hd, int mode, float scale, float *scores)
+{
+	if (hd % VW) {
+		qk_attn_group_ref(out, q, g, k, v, stride, rows, n, hd, mode, scale, scores);
+		return;
+	}
+	int f16 = mode & QK_ATT_F16, batched = (mode & QK_ATT_BATCH) != 0;
+	if (f16) {
+		for (int d = 0; d < g * hd; d += VW)
+			VF_ST(scores + d, QK_SFX(round_h)(VF_LD(q + d)));
+		q = scores;
+	}
+	float *sc = scores + (size_t)g * hd;
+	for (int h = 0; h < g;) {
+		int nh = g - h < ATT_NH ? g - h : ATT_NH;
+		float *o = out + (size_t)h * hd;
+		const float *qh = q + (size_t)h * hd;
+#define HEADS(NH)                                                                                     \
+	(f16 ? QK_SFX(attn_heads)(o, qh, NH, k, v, stride, rows, n, hd, 1, batched, scale, sc)        \
+	     : QK_SFX(attn_heads)(o, qh, NH, k, v, stride, rows, n, hd, 0, batched, scale, sc))
+		switch (nh) {
+		case 1: HEADS(1); break;
+		case 2: HEADS(2); break;
+		case 3: HEADS(3); break;
+		default: HEADS(4); break;
+		}
+#undef HEADS
+		h += nh;
+	}
+}
+
 #undef LD_KV
 
 static void QK_SFX(fill_ops)(qk_isa *t)
@@ -516,4 +860,5 @@ static void QK_SFX(fill_ops)(qk_isa *t)
 	t->rope = QK_SFX(rope);
 	t->argmax = QK_SFX(argmax);
 	t->attn_head = QK_SFX(attn_head);
+	t->attn_group = QK_SFX(attn_group);
 }

@@ -326,6 +326,23 @@ void qk_attn_head_ref(float *out, const float *q, const uint8_t *k, const uint8_
 	}
 }
 
+/* The group head by head (the reference has nothing to share), q rounded
+ * to half first for an F16 cache; the rounded head at scores + n. */
+void qk_attn_group_ref(float *out, const float *q, int g, const uint8_t *k, const uint8_t *v, size_t stride,
+		       const int64_t *rows, int64_t n, int hd, int mode, float scale, float *scores)
+{
+	float *qh = scores + n;
+	for (int h = 0; h < g; h++) {
+		const float *qq = q + (size_t)h * hd;
+		if (mode & QK_ATT_F16) {
+			for (int d = 0; d < hd; d++)
+				qh[d] = qk_fp16_to_fp32(qk_fp32_to_fp16(qq[d]));
+			qq = qh;
+		}
+		qk_attn_head_ref(out + (size_t)h * hd, qq, k, v, stride, rows, n, hd, mode, scale, scores);
+	}
+}
+
 /* ggml's rope cache: theta = pos * base^(-2i/n_rot), advanced by repeated
  * float multiplication, divided by the frequency factor, times freq_scale. */
 void qk_rope_cache(const qk_rope *p, int32_t pos, float *c, float *s)
@@ -378,6 +395,7 @@ void qk_isa_fill_ref(qk_isa *t)
 	t->rope = rope_ref;
 	t->argmax = argmax_ref;
 	t->attn_head = qk_attn_head_ref;
+	t->attn_group = qk_attn_group_ref;
 }
 
 static qk_isa tables[QK_ISA_COUNT];

@@ -11,7 +11,8 @@
  *   qk-test ops               rmsnorm, rope, silu*mul, softmax, add, embed,
  *                             argmax: each ISA vs the reference vs float64
  *   qk-test attn              paged attention (F32 and F16 caches, GQA, mixed
- *                             batches) vs float64; bad block tables refused
+ *                             batches) vs float64; bad block tables refused;
+ *                             a GQA group at once == its heads one by one
  *   qk-test info              the ISA and threads qk_cpu_new picks ($QK_ISA)
  *   qk-test bench [-t N] [-n TOK] [-r SEC] [TYPE...]
  *                             matmul speed on SmolLM2-135M's shapes per type
@@ -1021,6 +1022,117 @@ static void attn_case(qk_backend *be[NISA], qk_type ct, int n_head, int n_kv, in
 	free(kk), free(vv), free(slot), free(q), free(y), free(want), free(bound), free(ref);
 }
 
+/* One GQA group through isa->attn_group against its heads one by one
+ * through isa->attn_head (q rounded to half first for F16, as the caller
+ * of attn_head does): the bytes must be the same.  The two calls get
+ * scratch filled with different garbage. */
+static int group_vs_heads(const qk_isa *isa, int f16, int batched, int hd, int g, int64_t n, const float *q,
+			  const uint8_t *k, const uint8_t *v, size_t stride, const int64_t *rows, float *scr, float *og,
+			  float *oh)
+{
+	int mode = (f16 ? QK_ATT_F16 : 0) | (batched ? QK_ATT_BATCH : 0);
+	int64_t np = (n + 63) & ~(int64_t)63;
+	size_t scn = (size_t)g * (size_t)(np + 65 * hd);
+	float qh[8 * 128];
+	memset(scr, 0x7f, scn * 4);
+	isa->attn_group(og, q, g, k, v, stride, rows, n, hd, mode, 1 / sqrtf((float)hd), scr);
+	for (int h = 0; h < g; h++) {
+		for (int d = 0; d < hd; d++) {
+			float x = q[h * hd + d];
+			qh[d] = f16 ? qk_fp16_to_fp32(qk_fp32_to_fp16(x)) : x;
+		}
+		memset(scr, 0xa5, scn * 4);
+		isa->attn_head(oh + h * hd, qh, k, v, stride, rows, n, hd, mode, 1 / sqrtf((float)hd), scr);
+	}
+	return memcmp(og, oh, (size_t)g * hd * 4) == 0;
+}
+
+/* attn_group on every ISA: GQA ratios 1, 2, 3, 4 (and 5, 8: more than
+ * the heads run together), odd sequence lengths around the vector, block
+ * and slot widths, head sizes taking each of its paths (q in registers,
+ * q from memory, one position at a time, the reference), F32 and F16
+ * caches, decode and batched orders; then q with half rounding's edge
+ * cases (NaN, overflow, subnormal, ties). */
+static void attn_groups(void)
+{
+	enum { NROW = 160, MAXHD = 128, MAXG = 8 };
+	static const int hds[] = {20, 32, 40, 48, 64, 128}, gs[] = {1, 2, 3, 4, 5, 8};
+	static const int64_t ns[] = {1, 3, 15, 16, 17, 31, 47, 63, 64, 65, 97, 130};
+	size_t stride = 2 * MAXHD * 4 + 64; /* two KV heads of F32, then padding */
+	uint8_t *kc = malloc(NROW * stride), *vc = malloc(NROW * stride);
+	int64_t rows[NROW];
+	float *q = malloc(MAXG * MAXHD * 4), *og = malloc(MAXG * MAXHD * 4), *oh = malloc(MAXG * MAXHD * 4);
+	float *scr = malloc((size_t)MAXG * (192 + 65 * MAXHD) * 4);
+	for (int i = 0; i < NROW; i++)
+		rows[i] = i;
+	for (int i = NROW - 1; i > 0; i--) {
+		int j = (int)(rnd() % (uint64_t)(i + 1));
+		int64_t t = rows[i];
+		rows[i] = rows[j];
+		rows[j] = t;
+	}
+	long cases = 0;
+	for (int s = 0; s < NISA; s++) {
+		const qk_isa *isa = qk_isa_table(s);
+		if (!isa)
+			continue;
+		for (int f16 = 0; f16 < 2; f16++) {
+			/* the second KV head of each row, F32 or F16 */
+			size_t es = f16 ? 2 : 4;
+			for (int r = 0; r < NROW; r++)
+				for (int d = 0; d < 2 * MAXHD; d++) {
+					float kx = gauss(), vx = gauss();
+					if (f16) {
+						uint16_t hk = qk_fp32_to_fp16(kx), hv = qk_fp32_to_fp16(vx);
+						memcpy(kc + r * stride + 2 * d, &hk, 2);
+						memcpy(vc + r * stride + 2 * d, &hv, 2);
+					} else {
+						memcpy(kc + r * stride + 4 * d, &kx, 4);
+						memcpy(vc + r * stride + 4 * d, &vx, 4);
+					}
+				}
+			for (int batched = 0; batched < 2; batched++)
+				for (size_t a = 0; a < sizeof hds / sizeof hds[0]; a++)
+					for (size_t b = 0; b < sizeof gs / sizeof gs[0]; b++)
+						for (size_t c = 0; c < sizeof ns / sizeof ns[0]; c++) {
+							int hd = hds[a], g = gs[b];
+							const uint8_t *k = kc + hd * es, *v = vc + hd * es;
+							for (int i = 0; i < g * hd; i++)
+								q[i] = gauss();
+							cases++;
+							if (!group_vs_heads(isa, f16, batched, hd, g, ns[c], q, k, v, stride,
+									    rows, scr, og, oh))
+								FAIL("attention group %s %s %s hd %d, %d heads, %lld positions: "
+								     "not the bytes of its heads one by one", isas[s],
+								     f16 ? "f16" : "f32", batched ? "batched" : "decode", hd, g,
+								     (long long)ns[c]);
+						}
+			if (!f16)
+				continue;
+			/* head 1: NaN, infinity, beyond half's range; head 2:
+			 * half subnormals, a tie, -0 */
+			static const float edge1[] = {NAN, -NAN, INFINITY, 70000.0f, 65520.0f};
+			static const float edge2[] = {1e-6f, 6e-8f, -3e-8f, 2049.0f, -0.0f, 65504.0f, 0x1.002p0f};
+			for (int batched = 0; batched < 2; batched++) {
+				int hd = 64, g = 3;
+				for (int i = 0; i < g * hd; i++)
+					q[i] = gauss();
+				memcpy(q + hd, edge1, sizeof edge1);
+				q[hd + 8] = qk_f32_bits(0x7fa00001); /* signalling, with a payload */
+				q[hd + 9] = qk_f32_bits(0xffc0f000);
+				memcpy(q + 2 * hd + 10, edge2, sizeof edge2);
+				cases++;
+				if (!group_vs_heads(isa, 1, batched, hd, g, 37, q, kc + hd * 2, vc + hd * 2, stride, rows, scr,
+						    og, oh))
+					FAIL("attention group %s f16 %s: q with half's edge cases: not the bytes of its "
+					     "heads one by one", isas[s], batched ? "batched" : "decode");
+			}
+		}
+	}
+	printf("# attention groups: %ld cases, GQA 1-8, grouped == per-head bytes on every ISA\n", cases);
+	free(kc), free(vc), free(q), free(og), free(oh), free(scr);
+}
+
 static void cmd_attn(void)
 {
 	qk_backend *be[NISA];
@@ -1030,6 +1142,8 @@ static void cmd_attn(void)
 	attn_case(be, QK_F16, 6, 2, 64);
 	attn_case(be, QK_F32, 4, 4, 48);
 	attn_case(be, QK_F16, 9, 3, 64);
+	attn_case(be, QK_F16, 8, 2, 64);
+	attn_groups();
 	printf("# bad block ids, positions and slots are refused on every ISA\n");
 	for (int s = 0; s < NISA; s++)
 		qk_backend_free(be[s]);
