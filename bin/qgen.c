@@ -52,6 +52,8 @@ static const char usage[] =
 	"  -t N                  threads (default: all cores)\n"
 	"  --ctx N               context size in tokens (default: the model's, at most 4096)\n"
 	"  --truncate            keep the end of a prompt longer than the context\n"
+	"  --fast-kernels        Q4_1 matmuls in q's fast order (QK_ORDER=fast): faster, output\n"
+	"                        no longer bit-identical to llama.cpp's\n"
 	"  -h, --help, --version\n";
 
 static struct {
@@ -152,7 +154,7 @@ static void fit_prompt(const q_tok *tok, q_ids *ids, long ctx, long n_predict)
 int main(int argc, char **argv)
 {
 	enum { O_TEMP = 256, O_TOPK, O_TOPP, O_MINP, O_SEED, O_REP, O_PRES, O_FREQ, O_LASTN, O_STOP, O_CHAT,
-	       O_SYSTEM, O_IDS, O_CTX, O_TRUNC, O_VERSION };
+	       O_SYSTEM, O_IDS, O_CTX, O_TRUNC, O_FAST, O_VERSION };
 	static const struct option lo[] = {
 		{"model", required_argument, 0, 'm'}, {"prompt", required_argument, 0, 'p'},
 		{"n-predict", required_argument, 0, 'n'}, {"threads", required_argument, 0, 't'},
@@ -164,7 +166,8 @@ int main(int argc, char **argv)
 		{"repeat-last-n", required_argument, 0, O_LASTN}, {"stop", required_argument, 0, O_STOP},
 		{"chat", no_argument, 0, O_CHAT}, {"system", required_argument, 0, O_SYSTEM},
 		{"ids", no_argument, 0, O_IDS}, {"ctx", required_argument, 0, O_CTX},
-		{"truncate", no_argument, 0, O_TRUNC}, {"help", no_argument, 0, 'h'},
+		{"truncate", no_argument, 0, O_TRUNC}, {"fast-kernels", no_argument, 0, O_FAST},
+		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0},
 	};
 	cli_name = "qgen";
@@ -199,6 +202,7 @@ int main(int argc, char **argv)
 		case O_IDS: opt.ids = 1; break;
 		case O_CTX: opt.ctx = cli_long("--ctx", optarg, 1, 1 << 20); break;
 		case O_TRUNC: opt.truncate = 1; break;
+		case O_FAST: setenv("QK_ORDER", "fast", 1); break;
 		case 'h': fputs(usage, stdout); return 0;
 		case O_VERSION: cli_version(); break;
 		default: cli_bad_option(c, optopt, argv[optind - 1]);

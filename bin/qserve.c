@@ -48,6 +48,8 @@ static const char usage[] =
 	"  --batch N              tokens per engine step (default 512)\n"
 	"  --no-prefix-cache      compute every prompt in full (default: reuse the KV blocks\n"
 	"                         of prompt prefixes computed before; same output either way)\n"
+	"  --fast-kernels         Q4_1 matmuls in q's fast order (QK_ORDER=fast): about 3x faster\n"
+	"                         batches, output no longer bit-identical to llama.cpp's\n"
 	"  --max-queue N          requests allowed to wait; beyond them 429 (default 1024, 0: no limit)\n"
 	"  --api-key KEY          require 'Authorization: Bearer KEY' (repeatable)\n"
 	"  --api-key-file F       keys, one per line\n"
@@ -64,7 +66,7 @@ static const char usage[] =
 int main(int argc, char **argv)
 {
 	enum { O_HOST = 256, O_PORT, O_NAME, O_PAR, O_CTX, O_KV, O_BATCH, O_QUEUE, O_KEY, O_KEYFILE, O_RATE,
-	       O_PROTECT, O_TMPL, O_BODY, O_TIMEOUT, O_DRAIN, O_QUIET, O_NOPREFIX, O_VERSION };
+	       O_PROTECT, O_TMPL, O_BODY, O_TIMEOUT, O_DRAIN, O_QUIET, O_NOPREFIX, O_FAST, O_VERSION };
 	static const struct option lo[] = {
 		{"model", required_argument, 0, 'm'}, {"threads", required_argument, 0, 't'},
 		{"host", required_argument, 0, O_HOST}, {"port", required_argument, 0, O_PORT},
@@ -76,6 +78,7 @@ int main(int argc, char **argv)
 		{"chat-template", required_argument, 0, O_TMPL}, {"max-body", required_argument, 0, O_BODY},
 		{"timeout", required_argument, 0, O_TIMEOUT}, {"drain-timeout", required_argument, 0, O_DRAIN},
 		{"quiet", no_argument, 0, O_QUIET}, {"no-prefix-cache", no_argument, 0, O_NOPREFIX},
+		{"fast-kernels", no_argument, 0, O_FAST},
 		{"help", no_argument, 0, 'h'},
 		{"version", no_argument, 0, O_VERSION}, {0, 0, 0, 0},
 	};
@@ -120,6 +123,7 @@ int main(int argc, char **argv)
 		case O_DRAIN: drain = cli_long("--drain-timeout", optarg, 0, 86400); break;
 		case O_QUIET: quiet = 1; break;
 		case O_NOPREFIX: no_prefix = 1; break;
+		case O_FAST: setenv("QK_ORDER", "fast", 1); break;
 		case 'h': fputs(usage, stdout); return 0;
 		case O_VERSION: cli_version(); break;
 		default: cli_bad_option(c, optopt, argv[optind - 1]);

@@ -6,9 +6,10 @@
  * Invariants:
  * - Tensors the backend allocates are 64-byte aligned host memory it owns;
  *   loaded (borrowed) tensors point at the caller's bytes and are never
- *   written or freed.  Weight types the ISA multiplies in the x8 layout
- *   (isa->x8) are always stored packed (QK_PACKED), whether allocated or
- *   loaded; tensor_set/get convert, matmul and embed read either layout.
+ *   written or freed.  Weights of a type the ISA multiplies in the r16
+ *   layout (isa->r16) with a multiple of 16 rows are always stored packed
+ *   (QK_PACKED), whether allocated or loaded; tensor_set/get convert,
+ *   matmul and embed read either layout.
  * - The scratch buffer holds the quantized activations of the matmul in
  *   flight only; it grows and is never shrunk.  One thread drives the
  *   backend at a time (the pool's workers only run inside an op).
@@ -21,6 +22,7 @@
 #include "cpu.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define MAX_ROT 4096
@@ -54,8 +56,14 @@ static size_t up64(size_t n)
 	return (n + 63) & ~(size_t)63;
 }
 
-/* Weight types the ISA multiplies in its x8 layout are stored packed
- * (all zeros is a valid packed tensor). */
+/* Whether t is kept in the ISA's r16 layout. */
+static int packs(const cpu *c, const qk_tensor *t)
+{
+	return c->isa->r16[t->type] && t->rows % 16 == 0;
+}
+
+/* Tensors the ISA multiplies in its r16 layout are stored packed (all
+ * zeros is a valid packed tensor). */
 static int cpu_tensor_alloc(void *ctx, qk_tensor *t)
 {
 	cpu *c = ctx;
@@ -64,7 +72,7 @@ static int cpu_tensor_alloc(void *ctx, qk_tensor *t)
 	if (!t->data)
 		return qk_seterr("out of memory allocating %zu bytes", n);
 	memset(t->data, 0, n);
-	t->flags = c->isa->x8[t->type] ? QK_PACKED : 0;
+	t->flags = packs(c, t) ? QK_PACKED : 0;
 	return 0;
 }
 
@@ -75,7 +83,7 @@ static int cpu_tensor_set(void *ctx, qk_tensor *t, const void *host);
 static int cpu_tensor_load(void *ctx, qk_tensor *t, const void *host)
 {
 	cpu *c = ctx;
-	if (!c->isa->x8[t->type]) {
+	if (!packs(c, t)) {
 		t->data = (void *)host;
 		t->flags = QK_BORROWED;
 		return 0;
@@ -96,14 +104,15 @@ static int cpu_tensor_set(void *ctx, qk_tensor *t, const void *host)
 {
 	(void)ctx;
 	size_t rb = qk_row_bytes(t->type, t->cols);
-	for (int64_t r = 0; r < t->rows; r++) {
-		uint8_t *dst = (uint8_t *)t->data + (size_t)r * t->stride;
-		const uint8_t *src = (const uint8_t *)host + (size_t)r * rb;
-		if (t->flags & QK_PACKED)
-			qk_repack_x8(t->type, src, dst, t->cols);
-		else
-			memcpy(dst, src, rb);
+	const uint8_t *src = host;
+	uint8_t *dst = t->data;
+	if (t->flags & QK_PACKED) {
+		for (int64_t r = 0; r < t->rows; r += 16)
+			qk_repack_r16(t->type, src + (size_t)r * rb, rb, dst + (size_t)r * t->stride, t->cols);
+		return 0;
 	}
+	for (int64_t r = 0; r < t->rows; r++)
+		memcpy(dst + (size_t)r * t->stride, src + (size_t)r * rb, rb);
 	return 0;
 }
 
@@ -115,7 +124,7 @@ static int cpu_tensor_get(void *ctx, const qk_tensor *t, void *host)
 		uint8_t *dst = (uint8_t *)host + (size_t)r * rb;
 		const uint8_t *src = (const uint8_t *)t->data + (size_t)r * t->stride;
 		if (t->flags & QK_PACKED)
-			qk_unpack_x8(t->type, src, dst, t->cols);
+			qk_unpack_r16(t->type, src - (size_t)(r % 16) * t->stride, (int)(r % 16), dst, t->cols);
 		else
 			memcpy(dst, src, rb);
 	}
@@ -184,9 +193,9 @@ static int cpu_matmul(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tens
 {
 	cpu *c = ctx;
 	int packed = (w->flags & QK_PACKED) != 0;
-	mm_job j = {.isa = c->isa, .fn = packed ? c->isa->gemm_x8[w->type] : c->isa->gemm[w->type],
+	mm_job j = {.isa = c->isa, .fn = packed ? c->isa->gemm_r16[w->type] : c->isa->gemm[w->type],
 		    .m = w->rows, .x = x};
-	int kind = packed ? QK_ACT_Q8X : qk_act_kind(w->type);
+	int kind = qk_act_kind(w->type);
 	if (!j.fn)
 		return qk_seterr("matmul: no %s kernel for this tensor layout", qk_type_name(w->type));
 	j.g.w = w->data;
@@ -275,9 +284,10 @@ static void row_job_run(void *arg, int ith, int64_t t0, int64_t t1)
 		}
 		case OP_EMBED: {
 			int32_t id = ((const int32_t *)j->b->data)[t];
-			const char *row = (const char *)j->a->data + (size_t)id * j->a->stride;
+			const uint8_t *row = (const uint8_t *)j->a->data + (size_t)id * j->a->stride;
 			if (j->a->flags & QK_PACKED)
-				qk_dequant_x8(j->a->type, row, FROW(j->y, t), j->a->cols);
+				qk_dequant_r16(j->a->type, row - (size_t)(id % 16) * j->a->stride, id % 16,
+					       FROW(j->y, t), j->a->cols);
 			else
 				isa->dequant[j->a->type](row, FROW(j->y, t), j->a->cols);
 			break;
@@ -506,6 +516,15 @@ qk_backend *qk_cpu_new(int n_threads, const char *isa)
 		if (!qk_isa_table(id))
 			return qk_seterr("this CPU cannot run the %s kernels", isa), NULL;
 	}
+	/* QK_ORDER: the kernels' order of float additions (cpu.h) */
+	const char *ord = getenv("QK_ORDER");
+	int order = QK_ORDER_GGML;
+	if (ord && *ord) {
+		if (!strcmp(ord, "fast"))
+			order = QK_ORDER_FAST;
+		else if (strcmp(ord, "ggml"))
+			return qk_seterr("unknown kernel order QK_ORDER=%s (ggml, fast)", ord), NULL;
+	}
 	if (n_threads <= 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		n_threads = n > 0 && n < 1024 ? (int)n : 1;
@@ -514,7 +533,7 @@ qk_backend *qk_cpu_new(int n_threads, const char *isa)
 	if (!c)
 		return qk_seterr("out of memory"), NULL;
 	c->isa_id = id;
-	c->isa = qk_isa_table(id);
+	c->isa = qk_isa_table_order(id, order);
 	c->pool = qk_pool_new(n_threads);
 	if (!c->pool) {
 		free(c);

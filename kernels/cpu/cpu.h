@@ -44,10 +44,8 @@ void *qk_backend_ctx(const qk_backend *be, const qk_backend_ops *ops);
  *   QK_ACT_Q8K   256-blocks: qs int8[k], then d float[k/256], bsums
  *                int16[k/16]; ggml's Q8_K
  * One row per token, rows stride bytes apart (a multiple of 64).
- *   QK_ACT_Q8X   QK_ACT_Q8 reordered inside each group of 8 blocks for
- *                the x8 weight layout (repack.c)
  */
-enum { QK_ACT_F32, QK_ACT_F16, QK_ACT_BF16, QK_ACT_Q8, QK_ACT_Q8K, QK_ACT_Q8X, QK_ACT_KINDS };
+enum { QK_ACT_F32, QK_ACT_F16, QK_ACT_BF16, QK_ACT_Q8, QK_ACT_Q8K, QK_ACT_KINDS };
 
 typedef struct qk_act {
 	int kind;
@@ -88,12 +86,13 @@ typedef struct qk_isa {
 	const char *name;
 	qk_gemm_fn gemm[QK_TYPE_MAX];        /* by weight type */
 	qk_quant_fn quant[QK_ACT_KINDS];     /* by activation kind (F32: NULL) */
-	/* Weight types this ISA wants in the x8 layout, and their kernels
-	 * (against QK_ACT_Q8X rows).  None at present: the x8 kernels summed
-	 * 8 blocks before scaling, not llama.cpp's order (gemm_x86.h); the
-	 * layout code (repack.c) stays for a kernel that keeps that order. */
-	int x8[QK_TYPE_MAX];
-	qk_gemm_fn gemm_x8[QK_TYPE_MAX];
+	/* Weight types this ISA keeps in the r16 layout (repack.c) when a
+	 * tensor has a multiple of 16 rows, and their kernels (same
+	 * activations as gemm[]; rows r0, r1 multiples of 16), computing
+	 * the very operations of gemm[] on GGUF rows.  Only the fast order's
+	 * tables have any (Q4_1). */
+	int r16[QK_TYPE_MAX];
+	qk_gemm_fn gemm_r16[QK_TYPE_MAX];
 	void (*dequant[QK_TYPE_MAX])(const void *src, float *dst, int64_t k);
 	/* Row ops over d elements. */
 	void (*rmsnorm)(float *y, const float *x, const float *g, int64_t d, float eps);
@@ -128,8 +127,14 @@ enum { QK_ATT_F16 = 1, QK_ATT_BATCH = 2 }; /* attn_head's mode bits */
 
 enum { QK_ISA_REF, QK_ISA_AVX2, QK_ISA_AVX512, QK_ISA_COUNT };
 
-/* The table for one ISA (NULL if this CPU or build cannot run it). */
+/* The table for one ISA (NULL if this CPU or build cannot run it), in
+ * llama.cpp's orders (QK_ORDER_GGML) or with the fast order for Q4_1
+ * (QK_ORDER_FAST: per (row, token) acc = fma((float)I_b, d_w * d_x, acc),
+ * acc = fma(m_w, s_x, acc) block after block, I_b the block's whole
+ * integer dot; the same bytes on every ISA, repacked to r16 on x86). */
+enum { QK_ORDER_GGML, QK_ORDER_FAST, QK_ORDERS };
 const qk_isa *qk_isa_table(int isa);
+const qk_isa *qk_isa_table_order(int isa, int order);
 /* The best ISA this CPU runs. */
 int qk_isa_best(void);
 /* "ref" / "avx2" / "avx512" -> QK_ISA_*, -1 if unknown. */
@@ -140,17 +145,19 @@ void qk_isa_fill_ref(qk_isa *t);
 void qk_isa_fill_quant_ref(qk_isa *t);  /* dequant[] and quant[] (quant.c) */
 void qk_isa_fill_avx2(qk_isa *t);
 void qk_isa_fill_avx512(qk_isa *t);
+void qk_isa_fill_fast_ref(qk_isa *t);  /* the fast order's changes, over the ggml table */
+void qk_isa_fill_fast_avx2(qk_isa *t);
+void qk_isa_fill_fast_avx512(qk_isa *t);
 void qk_ops_fill_avx2(qk_isa *t);    /* the row ops (ops_avx2.c) */
 void qk_ops_fill_avx512(qk_isa *t);
 
-/* The x8 layout (repack.c): which types have one, row conversions both
- * ways (k elements, same byte size), dequantization of a packed row, and
- * the QK_ACT_Q8X quantizer. */
-int qk_packs_x8(qk_type t);
-void qk_repack_x8(qk_type t, const uint8_t *src, uint8_t *dst, int64_t k);
-void qk_unpack_x8(qk_type t, const uint8_t *src, uint8_t *dst, int64_t k);
-void qk_dequant_x8(qk_type t, const void *src, float *dst, int64_t k);
-void qk_quant_q8x_ref(const float *x, const qk_act *a, uint8_t *row);
+/* The r16 layout (repack.c): which types have one; 16 GGUF rows of k
+ * elements (src_stride apart) into one group; GGUF row i (0..15) of a
+ * group back, or dequantized. */
+int qk_packs_r16(qk_type t);
+void qk_repack_r16(qk_type t, const uint8_t *src, size_t src_stride, uint8_t *dst, int64_t k);
+void qk_unpack_r16(qk_type t, const uint8_t *src, int i, uint8_t *dst, int64_t k);
+void qk_dequant_r16(qk_type t, const uint8_t *src, int i, float *dst, int64_t k);
 
 /* Reference pieces that other ISAs reuse. */
 void qk_quant_q8_ref(const float *x, const qk_act *a, uint8_t *row);

@@ -27,10 +27,18 @@
 	_mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(p))), 16))
 
 #include "gemm_x86.h"
+#include "gemm_r16.h"
 
 void qk_isa_fill_avx2(qk_isa *t)
 {
 	t->name = "avx2";
 	fill_gemm_avx2(t);
 	qk_ops_fill_avx2(t);
+}
+
+/* The fast order: Q4_1 of a multiple of 16 rows in the r16 layout (the
+ * other rows go through the reference's fast-order loop). */
+void qk_isa_fill_fast_avx2(qk_isa *t)
+{
+	fill_r16_avx2(t);
 }

@@ -55,6 +55,7 @@ static int64_t wide_q8_0(const qk_gemm *g, int64_t r0, int64_t r1);
 #define WIDE32_Q4_1 wide_q4_1
 #define WIDE32_Q8_0 wide_q8_0
 #include "gemm_x86.h"
+#include "gemm_r16.h"
 
 /* Batches of the 32-block kernels in tiles of WR rows by 8 tokens, with
  * the very operations of q4_1_tile / S8_TILE (ggml's vec_dot order): one
@@ -279,4 +280,11 @@ void qk_isa_fill_avx512(qk_isa *t)
 	t->name = "avx512";
 	fill_gemm_avx512(t);
 	qk_ops_fill_avx512(t);
+}
+
+/* The fast order: Q4_1 of a multiple of 16 rows in the r16 layout (the
+ * other rows go through the reference's fast-order loop). */
+void qk_isa_fill_fast_avx512(qk_isa *t)
+{
+	fill_r16_avx512(t);
 }

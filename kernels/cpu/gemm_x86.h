@@ -622,15 +622,14 @@ FLOAT_TILE(bf16_tile, VF_LD_BF16, VF_LD_BF16, sc_bf16, sc_bf16, 2, 2, 0, VF_HSUM
 
 /* -------------------------------------------------- activation quantizer */
 
-/* QK_ACT_Q8 / QK_ACT_Q8X rows with the same IEEE operations as
- * qk_quant_q8_ref (max |x|, d = amax/127 and 127/amax in scalar F32, x * id
- * rounded to nearest even), so the bytes are identical (t4001). */
-INLINE void q8_rows(const float *x, const qk_act *a, uint8_t *row, const int perm)
+/* QK_ACT_Q8 rows with the same IEEE operations as qk_quant_q8_ref (max
+ * |x|, d = amax/127 and 127/amax in scalar F32, x * id rounded to nearest
+ * even), so the bytes are identical (t4001). */
+static void QK_SFX(quant_q8)(const float *x, const qk_act *a, uint8_t *row)
 {
-	static const int P[8] = {0, 2, 4, 6, 1, 3, 5, 7};
 	float *d = (float *)(row + a->off_d), *s = (float *)(row + a->off_s);
 	int32_t *sum = (int32_t *)(row + a->off_i);
-	const int64_t nb = a->k / QK_32, ng = perm ? a->k / QK_K : 0;
+	const int64_t nb = a->k / QK_32;
 	const __m256 sign = _mm256_set1_ps(-0.0f);
 	for (int64_t b = 0; b < nb; b++) {
 		__m256 v[4], m;
@@ -655,35 +654,11 @@ INLINE void q8_rows(const float *x, const qk_act *a, uint8_t *row, const int per
 		__m256i p8 = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p16a, p16b),
 							 _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
 		uint16_t dh = qk_fp32_to_fp16(dd);
-		float df = qk_fp16_to_fp32(dh), sf = qk_fp16_to_fp32(qk_fp32_to_fp16(dd * (float)isum));
-		int64_t g = b / 8, j = b % 8;
-		if (g < ng) {
-			uint8_t *pair = row + QK_K * g + 64 * (j / 2) + 16 * (j & 1);
-			_mm_storeu_si128((__m128i *)pair, _mm256_castsi256_si128(p8));
-			_mm_storeu_si128((__m128i *)(pair + 32), _mm256_extracti128_si256(p8, 1));
-			int slot = 0;
-			while (P[slot] != j)
-				slot++;
-			d[8 * g + slot] = df;
-			s[8 * g + slot] = sf;
-			sum[8 * g + slot] = isum;
-		} else {
-			_mm256_storeu_si256((__m256i *)(row + QK_32 * b), p8);
-			d[b] = df;
-			s[b] = sf;
-			sum[b] = isum;
-		}
+		_mm256_storeu_si256((__m256i *)(row + QK_32 * b), p8);
+		d[b] = qk_fp16_to_fp32(dh);
+		s[b] = qk_fp16_to_fp32(qk_fp32_to_fp16(dd * (float)isum));
+		sum[b] = isum;
 	}
-}
-
-static void QK_SFX(quant_q8)(const float *x, const qk_act *a, uint8_t *row)
-{
-	q8_rows(x, a, row, 0);
-}
-
-static void QK_SFX(quant_q8x)(const float *x, const qk_act *a, uint8_t *row)
-{
-	q8_rows(x, a, row, 1);
 }
 
 /* ------------------------------------------------------------ drivers */
@@ -781,5 +756,4 @@ static void QK_SFX(fill_gemm)(qk_isa *t)
 	t->gemm[QK_F16] = QK_SFX(gemm_f16);
 	t->gemm[QK_BF16] = QK_SFX(gemm_bf16);
 	t->quant[QK_ACT_Q8] = QK_SFX(quant_q8);
-	t->quant[QK_ACT_Q8X] = QK_SFX(quant_q8x);
 }

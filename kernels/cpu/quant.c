@@ -255,7 +255,7 @@ size_t qk_act_layout(qk_act *a, int kind, int64_t n, int64_t k)
 	switch (kind) {
 	case QK_ACT_F32: case QK_ACT_F16: row = (size_t)k * 4; break;
 	case QK_ACT_BF16: row = (size_t)k * 2; break;
-	case QK_ACT_Q8: case QK_ACT_Q8X:
+	case QK_ACT_Q8:
 		a->off_d = (size_t)k;
 		a->off_s = a->off_d + (size_t)k / QK_32 * 4;
 		a->off_i = a->off_s + (size_t)k / QK_32 * 4;
@@ -378,5 +378,4 @@ void qk_isa_fill_quant_ref(qk_isa *t)
 	t->quant[QK_ACT_BF16] = quant_bf16_ref;
 	t->quant[QK_ACT_Q8] = qk_quant_q8_ref;
 	t->quant[QK_ACT_Q8K] = qk_quant_q8k_ref;
-	t->quant[QK_ACT_Q8X] = qk_quant_q8x_ref;
 }

@@ -138,6 +138,36 @@ static void gemm_q4_1_ref(const qk_gemm *g, int64_t r0, int64_t r1)
 		}
 }
 
+/* Q4_1 in the fast order (cpu.h, QK_ORDER_FAST): one chain per (row,
+ * token) over the blocks, each block's whole integer dot scaled once. */
+static void gemm_q4_1_fast_ref(const qk_gemm *g, int64_t r0, int64_t r1)
+{
+	int64_t nb = g->k / QK_32;
+	for (int64_t r = r0; r < r1; r++)
+		for (int64_t t = 0; t < g->x.n; t++) {
+			const qk_block_q4_1 *w = (const qk_block_q4_1 *)ROW(g, r);
+			const uint8_t *xr = XROW(g, t);
+			const int8_t *xq = (const int8_t *)xr;
+			const float *xd = (const float *)(xr + g->x.off_d);
+			const float *xs = (const float *)(xr + g->x.off_s);
+			float sum = 0;
+			for (int64_t b = 0; b < nb; b++) {
+				int32_t si = 0;
+				for (int j = 0; j < 16; j++)
+					si += (w[b].qs[j] & 15) * xq[QK_32 * b + j] +
+					      (w[b].qs[j] >> 4) * xq[QK_32 * b + j + 16];
+				sum = fmaf((float)si, qk_fp16_to_fp32(w[b].d) * xd[b], sum);
+				sum = fmaf(qk_fp16_to_fp32(w[b].m), xs[b], sum);
+			}
+			OUT(g, t, r) = sum;
+		}
+}
+
+void qk_isa_fill_fast_ref(qk_isa *t)
+{
+	t->gemm[QK_Q4_1] = gemm_q4_1_fast_ref;
+}
+
 /* K-quants against QK_ACT_Q8K rows. */
 static void gemm_q4_k_ref(const qk_gemm *g, int64_t r0, int64_t r1)
 {
@@ -398,7 +428,7 @@ void qk_isa_fill_ref(qk_isa *t)
 	t->attn_group = qk_attn_group_ref;
 }
 
-static qk_isa tables[QK_ISA_COUNT];
+static qk_isa tables[QK_ORDERS][QK_ISA_COUNT];
 static int supported[QK_ISA_COUNT];
 static pthread_once_t tables_once = PTHREAD_ONCE_INIT;
 
@@ -435,19 +465,31 @@ static void detect(void)
 static void build_tables(void)
 {
 	detect();
-	qk_isa_fill_ref(&tables[QK_ISA_REF]);
-	tables[QK_ISA_AVX2] = tables[QK_ISA_REF];
-	qk_isa_fill_avx2(&tables[QK_ISA_AVX2]);
-	tables[QK_ISA_AVX512] = tables[QK_ISA_AVX2];
-	qk_isa_fill_avx512(&tables[QK_ISA_AVX512]);
+	qk_isa *g = tables[QK_ORDER_GGML], *f = tables[QK_ORDER_FAST];
+	qk_isa_fill_ref(&g[QK_ISA_REF]);
+	g[QK_ISA_AVX2] = g[QK_ISA_REF];
+	qk_isa_fill_avx2(&g[QK_ISA_AVX2]);
+	g[QK_ISA_AVX512] = g[QK_ISA_AVX2];
+	qk_isa_fill_avx512(&g[QK_ISA_AVX512]);
+	for (int i = 0; i < QK_ISA_COUNT; i++) {
+		f[i] = g[i];
+		qk_isa_fill_fast_ref(&f[i]);
+	}
+	qk_isa_fill_fast_avx2(&f[QK_ISA_AVX2]);
+	qk_isa_fill_fast_avx512(&f[QK_ISA_AVX512]);
+}
+
+const qk_isa *qk_isa_table_order(int isa, int order)
+{
+	pthread_once(&tables_once, build_tables);
+	if (isa < 0 || isa >= QK_ISA_COUNT || !supported[isa] || order < 0 || order >= QK_ORDERS)
+		return NULL;
+	return &tables[order][isa];
 }
 
 const qk_isa *qk_isa_table(int isa)
 {
-	pthread_once(&tables_once, build_tables);
-	if (isa < 0 || isa >= QK_ISA_COUNT || !supported[isa])
-		return NULL;
-	return &tables[isa];
+	return qk_isa_table_order(isa, QK_ORDER_GGML);
 }
 
 int qk_isa_best(void)
