@@ -3,7 +3,8 @@
 # float64 dot (t/data/qk/mm-*.bin), SIMD against the reference on odd shapes,
 # identical results with 1, 2 and 3 threads, and each token of a batch (7
 # and 37 tokens: the AVX-512 eight-token tiles and a remainder)
-# computed alone equal to its row of the batch (batch invariance).
+# computed alone equal to its row of the batch (batch invariance); the same
+# in the fast order.
 . "${0%/*}/lib.sh"
 
 # how many kernel sets this CPU runs: ref, avx2, avx512
@@ -23,4 +24,19 @@ cat "$TRASH/out"
 run t/unit/qk-test threads
 expect_status 0 "matmul identical with 1, 2, 3 threads and token by token, every ISA"
 cat "$TRASH/out"
+
+# The fast order (QK_ORDER=fast, cpu.h): Q4_1 of a multiple of 16 rows in
+# the r16 layout, every ISA giving the reference's very bytes (qk-test
+# fails on any Q4_1 element that differs), the weights read back intact.
+run env QK_ORDER=fast t/unit/qk-test simd
+expect_status 0 "fast order: every SIMD matmul within bounds, Q4_1 identical to the reference"
+cat "$TRASH/out"
+like "$TRASH/out" '^# q4_1 .*(avx2 vs ref 0\.000|ref vs float64 [0-9.]+ \(max)' "fast order: Q4_1 reported identical to the reference"
+
+run env QK_ORDER=fast t/unit/qk-test threads
+expect_status 0 "fast order: identical with 1, 2, 3 threads and token by token, every ISA"
+cat "$TRASH/out"
+
+run env QK_ORDER=bogus t/unit/qk-test threads
+expect_status 1 "an unknown QK_ORDER is an error"
 done_testing

@@ -14,6 +14,7 @@
 #include "gguf.h"
 #include "model.h"
 #include "qk.h"
+#include "sample.h"
 #include "tok.h"
 
 static const char *prog = "engine-test";
@@ -35,6 +36,20 @@ static void open_model(const char *path, q_gguf **g, q_tok **tok, qk_backend **b
 	*m = *tok && *be ? q_model_new(*g, *be) : NULL;
 	if (!*m)
 		die("model");
+}
+
+/* The drivers' sampling by prompt index: even greedy, odd temp 0.9 with
+ * seed i (per-sequence samplers must be as reproducible in a batch as
+ * alone). */
+static inline void alternate_sampling(q_sample_params *s, int i)
+{
+	q_sample_defaults(s);
+	if (i % 2 == 0) {
+		s->temp = 0;
+	} else {
+		s->temp = 0.9f;
+		s->seed = (uint64_t)i;
+	}
 }
 
 static void close_model(q_gguf *g, q_tok *tok, qk_backend *be, q_model *m)

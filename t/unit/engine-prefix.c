@@ -134,13 +134,7 @@ static void add(q_engine *e, const q_ids *prompt, int i, int n, out *o)
 {
 	q_req r = {.prompt = prompt->v, .n_prompt = (int)prompt->n, .n_predict = n, .all_logits = spec[i].all,
 		   .on_token = on_token, .on_logits = on_logits, .on_done = on_done, .ud = o};
-	q_sample_defaults(&r.sample);
-	if (i % 2 == 0) {
-		r.sample.temp = 0;
-	} else {
-		r.sample.temp = 0.9f;
-		r.sample.seed = (uint64_t)i;
-	}
+	alternate_sampling(&r.sample, i);
 	if (q_engine_add(e, &r) < 0)
 		die("add");
 }

@@ -151,6 +151,12 @@ static int matmul_nb(qk_backend *be, qk_type t, const uint8_t *w, int64_t m, int
 		FAIL("matmul %s: %s", qk_type_name(t), qk_errmsg());
 		return -1;
 	}
+	/* the weights come back byte for byte, whatever layout the backend keeps */
+	size_t wb = (size_t)m * qk_row_bytes(t, k);
+	uint8_t *back = malloc(wb);
+	if (!back || qk_tensor_get(be, &tw, back, wb) < 0 || memcmp(back, w, wb))
+		FAIL("matmul %s %lldx%lld: the weights read back differ", qk_type_name(t), (long long)m, (long long)k);
+	free(back);
 	qk_tensor_free(be, &tw);
 	qk_tensor_free(be, &tx);
 	qk_tensor_free(be, &ty);
@@ -465,9 +471,10 @@ static const qk_type wtypes[] = {QK_F32, QK_F16, QK_BF16, QK_Q8_0, QK_Q4_0, QK_Q
 #define NWT (sizeof wtypes / sizeof wtypes[0])
 
 /* Odd shapes: m, n not multiples of any unroll, k a few blocks (odd k for
- * the float types, whose "block" is one element; for the 32-blocks, 8 and
- * 17 blocks cover the x8 groups with and without a tail). */
-static const int64_t shapes[][3] = {{1, 1, 1}, {3, 2, 8}, {17, 1, 17}, {67, 5, 7}, {9, 9, 9}, {130, 3, 2}};
+ * the float types, whose "block" is one element), and m multiples of 16
+ * (the r16 layout of the fast order) with 1, 9 and 37 tokens. */
+static const int64_t shapes[][3] = {{1, 1, 1}, {3, 2, 8},  {17, 1, 17}, {67, 5, 7}, {9, 9, 9},
+				    {130, 3, 2}, {16, 1, 3}, {48, 9, 17}, {160, 37, 5}};
 
 static void shape_k(qk_type t, int64_t kb, int64_t *k)
 {
@@ -479,6 +486,9 @@ static void cmd_simd(void)
 	qk_backend *be[NISA];
 	for (int s = 0; s < NISA; s++)
 		be[s] = backend(isas[s], 2);
+	/* the fast order (QK_ORDER=fast) gives the reference's very bytes */
+	const char *ord = getenv("QK_ORDER");
+	int fast = ord && !strcmp(ord, "fast");
 	for (size_t ti = 0; ti < NWT; ti++) {
 		qk_type t = wtypes[ti];
 		double worst[NISA] = {0};
@@ -513,6 +523,10 @@ static void cmd_simd(void)
 					matmul_nb(be[s], t, w, m, k, x, n, y, batched ? nbi : NULL);
 					for (int64_t j = 0; j < n * m; j++) {
 						double e = fabs(y[j] - r[j]) / bd[j];
+						if (fast && t == QK_Q4_1 && y[j] != (float)r[j])
+							FAIL("Q4_1 %s fast order %lldx%lldx%lld: element %lld: %.9g, ref %.9g (not identical)",
+							     isas[s], (long long)m, (long long)n, (long long)k, (long long)j,
+							     (double)y[j], r[j]);
 						if (!(e <= 1))
 							FAIL("%s %s%s %lldx%lldx%lld: element %lld: %.9g, ref %.9g",
 							     qk_type_name(t), isas[s], batched ? " batched" : "", (long long)m,
@@ -542,10 +556,11 @@ static void cmd_threads(void)
 		if (!be[0])
 			continue;
 		int same = 1;
-		for (size_t ti = 0; ti < NWT * 2; ti++) {
-			/* 7 tokens, then 37 (the AVX-512 tiles of 8 tokens and a remainder) */
+		for (size_t ti = 0; ti < NWT * 4; ti++) {
+			/* 7 tokens, then 37 (the AVX-512 tiles of 8 tokens and a
+			 * remainder); 211 rows, then 208 (the r16 layout) */
 			qk_type t = wtypes[ti % NWT];
-			int64_t m = 211, n = ti < NWT ? 7 : 37, k;
+			int64_t m = ti < 2 * NWT ? 211 : 208, n = ti % (2 * NWT) < NWT ? 7 : 37, k;
 			shape_k(t, 17, &k);
 			uint8_t *w = random_weights(t, m, k);
 			float *x = malloc((size_t)(n * k) * 4), *y[3];
