@@ -4,6 +4,7 @@
 # give exactly the tokens each gives alone; greedy for half of them, seeded
 # sampling for the other half.  Then again with a KV pool too small for all
 # of them, so that sequences are preempted and recompute their tokens.
+# SmolLM2 also with the fast kernel order (QK_ORDER=fast).
 . "${0%/*}/lib.sh"
 
 P=t/data/qgen/batch-prompts.txt
@@ -27,7 +28,14 @@ if [ -f "$MODEL_SMOL" ]; then
 	check "SmolLM2, 24 tokens, 8-block pool" "$MODEL_SMOL" 24 16 8
 	like "$TRASH/out" "^steps [0-9]+ mixed [1-9][0-9]* " "SmolLM2: some steps mixed prefill and decode"
 	like "$TRASH/out" "preemptions [1-9][0-9]*$" "SmolLM2: the small pool preempted sequences"
+	# the fast kernel order (QK_ORDER=fast: SmolLM2's Q4_1 weights in r16)
+	QK_ORDER=fast
+	export QK_ORDER
+	check "SmolLM2 fast order, 24 tokens" "$MODEL_SMOL" 24 16
+	check "SmolLM2 fast order, 24 tokens, 8-block pool" "$MODEL_SMOL" 24 16 8
+	like "$TRASH/out" "preemptions [1-9][0-9]*$" "SmolLM2 fast order: the small pool preempted sequences"
+	unset QK_ORDER
 else
-	for i in 1 2 3 4; do skip "no $MODEL_SMOL (make model)"; done
+	for i in 1 2 3 4 5 6 7 8 9; do skip "no $MODEL_SMOL (make model)"; done
 fi
 done_testing

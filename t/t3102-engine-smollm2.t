@@ -71,6 +71,17 @@ target $? "teacher forcing: top-1 agreement >= 99% ($pct%)"
 ge "$pct" 97
 ok_ $? "teacher forcing: top-1 agreement >= 97% ($pct%; llama.cpp F32 vs F16 KV: 97.7%)"
 
+# the fast kernel order (QK_ORDER=fast, qgen/qserve --fast-kernels) adds in
+# its own order, not llama.cpp's: reported, and held to the bound above
+# (llama.cpp's own agreement between its F32 and F16 caches)
+run env QK_ORDER=fast t/unit/engine-tf "$MODEL_SMOL" "$D" 2500
+expect_status 0 "fast order: teacher forcing runs"
+read -r _ fpos _ ftop1 _ fpct _ fdtop _ fdfull _ frows _ _ <"$TRASH/out"
+diag "fast order, teacher-forced: $ftop1 of $fpos positions agree with llama.cpp on top-1 ($fpct%)" \
+	"max |logit difference|: $fdtop over llama.cpp's top-8 logits, $fdfull over $frows full rows"
+ge "$fpct" 97
+ok_ $? "fast order: teacher-forced top-1 agreement >= 97% ($fpct%; llama.cpp F32 vs F16 KV: 97.7%)"
+
 # qgen --chat: single-user-message chat prompts reproduced in full above
 n_chat=0
 while IFS=$TAB read -r n prompt gen gaps; do
