@@ -90,7 +90,7 @@ typedef struct qk_isa {
 	 * tensor has a multiple of 16 rows, and their kernels (same
 	 * activations as gemm[]; rows r0, r1 multiples of 16), computing
 	 * the very operations of gemm[] on GGUF rows.  Only the fast order's
-	 * tables have any (Q4_1). */
+	 * tables have any (Q4_1, Q8_0). */
 	int r16[QK_TYPE_MAX];
 	qk_gemm_fn gemm_r16[QK_TYPE_MAX];
 	void (*dequant[QK_TYPE_MAX])(const void *src, float *dst, int64_t k);
@@ -128,10 +128,11 @@ enum { QK_ATT_F16 = 1, QK_ATT_BATCH = 2 }; /* attn_head's mode bits */
 enum { QK_ISA_REF, QK_ISA_AVX2, QK_ISA_AVX512, QK_ISA_COUNT };
 
 /* The table for one ISA (NULL if this CPU or build cannot run it), in
- * llama.cpp's orders (QK_ORDER_GGML) or with the fast order for Q4_1
- * (QK_ORDER_FAST: per (row, token) acc = fma((float)I_b, d_w * d_x, acc),
- * acc = fma(m_w, s_x, acc) block after block, I_b the block's whole
- * integer dot; the same bytes on every ISA, repacked to r16 on x86). */
+ * llama.cpp's orders (QK_ORDER_GGML) or with the fast order for Q4_1 and
+ * Q8_0 (QK_ORDER_FAST: per (row, token) acc = fma((float)I_b, d_w * d_x,
+ * acc), then for Q4_1 acc = fma(m_w, s_x, acc), block after block, I_b the
+ * block's whole integer dot; the same bytes on every ISA and for any
+ * batch, repacked to r16 on x86). */
 enum { QK_ORDER_GGML, QK_ORDER_FAST, QK_ORDERS };
 const qk_isa *qk_isa_table(int isa);
 const qk_isa *qk_isa_table_order(int isa, int order);

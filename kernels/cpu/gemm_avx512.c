@@ -282,8 +282,8 @@ void qk_isa_fill_avx512(qk_isa *t)
 	qk_ops_fill_avx512(t);
 }
 
-/* The fast order: Q4_1 of a multiple of 16 rows in the r16 layout (the
- * other rows go through the reference's fast-order loop). */
+/* The fast order: Q4_1 and Q8_0 of a multiple of 16 rows in the r16
+ * layout (other tensors go through the reference's fast-order loops). */
 void qk_isa_fill_fast_avx512(qk_isa *t)
 {
 	fill_r16_avx512(t);

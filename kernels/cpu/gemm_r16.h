@@ -1,11 +1,11 @@
 /*
- * gemm_r16.h - Q4_1 weights in the r16 layout (repack.c) against QK_ACT_Q8
+ * gemm_r16.h - Q4_1 and Q8_0 weights in the r16 layout (repack.c) against QK_ACT_Q8
  * activations, written once for AVX-512 (one 16-lane vector per 16 rows)
  * and AVX2 (two 8-lane halves); included by gemm_avx512.c / gemm_avx2.c
  * after gemm_x86.h.
  *
  * The fast order's kernels (cpu.h, QK_ORDER_FAST).  Per (row, token) the
- * operations are those of gemm_q4_1_fast_ref, lane by lane: the block's integer dot I_b (exact, whatever the instruction
+ * operations are those of gemm_q4_1_fast_ref / gemm_q8_0_fast_ref, lane by lane: the block's integer dot I_b (exact, whatever the instruction
  * order), then acc = fma((float)I_b, d_w * d_x, acc) and
  * acc = fma(m_w, s_x, acc), block after block.  So every ISA, tile size,
  * row range and batch gives the reference's bytes (t4002), one token or
@@ -87,6 +87,33 @@ INLINE v16f r16_q4_1_dot(const v16i q[8], const int8_t *x)
 	return _mm512_cvtepi32_ps(_mm512_add_epi32(s0, s1));
 }
 
+/* Q8_0: the 8 pieces as stored (w + 128 as u8); the 128 * sum(x) the
+ * offset adds comes off the integer dot. */
+INLINE void r16_q8_0_load(const uint8_t *qs, v16i q[16])
+{
+	UNROLL
+	for (int k = 0; k < 8; k++)
+		q[k] = _mm512_loadu_si512((const void *)(qs + 64 * k));
+}
+
+INLINE v16f r16_q8_0_dot(const v16i q[16], const int8_t *x, int32_t sum_x)
+{
+	__m512i s0 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[0], bcast4(x));
+	__m512i s1 = _mm512_dpbusd_epi32(_mm512_setzero_si512(), q[1], bcast4(x + 4));
+	UNROLL
+	for (int k = 2; k < 8; k += 2) {
+		s0 = _mm512_dpbusd_epi32(s0, q[k], bcast4(x + 4 * k));
+		s1 = _mm512_dpbusd_epi32(s1, q[k + 1], bcast4(x + 4 * k + 4));
+	}
+	return _mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_add_epi32(s0, s1), _mm512_set1_epi32(128 * sum_x)));
+}
+
+/* acc = fma(a, b * c, acc), lane-wise */
+INLINE v16f v16_step0(v16f acc, v16f a, v16f b, v16f c)
+{
+	return _mm512_fmadd_ps(a, _mm512_mul_ps(b, c), acc);
+}
+
 #else /* AVX2: lanes 0-7 and 8-15 in two halves */
 #define R16T 4
 typedef struct {
@@ -155,14 +182,53 @@ INLINE v16f r16_q4_1_dot(const v16i q[8], const int8_t *x)
 	const __m256i one = _mm256_set1_epi16(1);
 	return (v16f){_mm256_cvtepi32_ps(_mm256_madd_epi16(lo, one)), _mm256_cvtepi32_ps(_mm256_madd_epi16(hi, one))};
 }
+/* Q8_0: the pieces back as s8 weights (q[k]) and their magnitudes
+ * (q[8 + k]); |w| x (x with w's sign) as u8 x s8, each pair sum within
+ * int16 (2 * 128 * 127), widened by madd piece by piece. */
+INLINE void r16_q8_0_load(const uint8_t *qs, v16i q[16])
+{
+	const __m256i flip = _mm256_set1_epi8((char)0x80);
+	UNROLL
+	for (int k = 0; k < 8; k++) {
+		__m256i a = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(qs + 64 * k)), flip);
+		__m256i b = _mm256_xor_si256(_mm256_loadu_si256((const __m256i *)(qs + 64 * k + 32)), flip);
+		q[k] = (v16i){a, b};
+		q[8 + k] = (v16i){_mm256_abs_epi8(a), _mm256_abs_epi8(b)};
+	}
+}
+
+INLINE v16f r16_q8_0_dot(const v16i q[16], const int8_t *x, int32_t sum_x)
+{
+	const __m256i one = _mm256_set1_epi16(1);
+	__m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
+	(void)sum_x;
+	UNROLL
+	for (int k = 0; k < 8; k++) {
+		int32_t xk;
+		memcpy(&xk, x + 4 * k, 4);
+		__m256i xv = _mm256_set1_epi32(xk);
+		lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_maddubs_epi16(q[8 + k].lo, _mm256_sign_epi8(xv, q[k].lo)), one));
+		hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[8 + k].hi, _mm256_sign_epi8(xv, q[k].hi)), one));
+	}
+	return (v16f){_mm256_cvtepi32_ps(lo), _mm256_cvtepi32_ps(hi)};
+}
+
+INLINE v16f v16_step0(v16f acc, v16f a, v16f b, v16f c)
+{
+	acc.lo = _mm256_fmadd_ps(a.lo, _mm256_mul_ps(b.lo, c.lo), acc.lo);
+	acc.hi = _mm256_fmadd_ps(a.hi, _mm256_mul_ps(b.hi, c.hi), acc.hi);
+	return acc;
+}
 #endif
 
-/* One tile: the 16 rows from r (group grp) by nt tokens from t0. */
-INLINE void r16_q4_1_tile(const qk_gemm *g, const uint8_t *grp, int64_t r, int64_t t0, const int nt)
+/* One tile: the 16 rows from r (group grp) by nt tokens from t0; q41: Q4_1
+ * (320-byte group blocks, the min term), else Q8_0 (544 bytes). */
+INLINE void r16_tile(const qk_gemm *g, const uint8_t *grp, int64_t r, int64_t t0, const int nt, const int q41)
 {
 	const int64_t nb = g->k / QK_32;
 	const int8_t *xq[R16T];
 	const float *xd[R16T], *xs[R16T];
+	const int32_t *xi[R16T];
 	v16f acc[R16T];
 	UNROLL
 	for (int t = 0; t < nt; t++) {
@@ -170,47 +236,67 @@ INLINE void r16_q4_1_tile(const qk_gemm *g, const uint8_t *grp, int64_t r, int64
 		xq[t] = (const int8_t *)xr;
 		xd[t] = (const float *)(xr + g->x.off_d);
 		xs[t] = (const float *)(xr + g->x.off_s);
+		xi[t] = (const int32_t *)(xr + g->x.off_i);
 		acc[t] = v16_zero();
 	}
 	for (int64_t b = 0; b < nb; b++) {
-		const uint8_t *p = grp + 320 * b;
-		v16f dw = v16_ld_f16(p), mw = v16_ld_f16(p + 32);
-		v16i q[8];
-		r16_q4_1_unpack(p + 64, q);
-		UNROLL
-		for (int t = 0; t < nt; t++)
-			acc[t] = v16_step(acc[t], r16_q4_1_dot(q, xq[t] + QK_32 * b), dw, v16_bcast(xd[t][b]), mw,
-					  v16_bcast(xs[t][b]));
+		v16i q[16];
+		if (q41) {
+			const uint8_t *p = grp + 320 * b;
+			v16f dw = v16_ld_f16(p), mw = v16_ld_f16(p + 32);
+			r16_q4_1_unpack(p + 64, q);
+			UNROLL
+			for (int t = 0; t < nt; t++)
+				acc[t] = v16_step(acc[t], r16_q4_1_dot(q, xq[t] + QK_32 * b), dw, v16_bcast(xd[t][b]),
+						  mw, v16_bcast(xs[t][b]));
+		} else {
+			const uint8_t *p = grp + 544 * b;
+			v16f dw = v16_ld_f16(p);
+			r16_q8_0_load(p + 32, q);
+			UNROLL
+			for (int t = 0; t < nt; t++)
+				acc[t] = v16_step0(acc[t], r16_q8_0_dot(q, xq[t] + QK_32 * b, xi[t][b]), dw,
+						   v16_bcast(xd[t][b]));
+		}
 	}
 	UNROLL
 	for (int t = 0; t < nt; t++)
 		v16_store(&OUT(g, t0 + t, r), acc[t]);
 }
 
-static void QK_SFX(gemm_r16_q4_1)(const qk_gemm *g, int64_t r0, int64_t r1)
-{
-	for (int64_t r = r0; r < r1; r += 16) {
-		const uint8_t *grp = ROW(g, r);
-		int64_t t = 0;
-		for (; t + R16T <= g->x.n; t += R16T)
-			r16_q4_1_tile(g, grp, r, t, R16T);
-		switch (g->x.n - t) {
-#if R16T > 4
-		case 7: r16_q4_1_tile(g, grp, r, t, 7); break;
-		case 6: r16_q4_1_tile(g, grp, r, t, 6); break;
-		case 5: r16_q4_1_tile(g, grp, r, t, 5); break;
-		case 4: r16_q4_1_tile(g, grp, r, t, 4); break;
-#endif
-		case 3: r16_q4_1_tile(g, grp, r, t, 3); break;
-		case 2: r16_q4_1_tile(g, grp, r, t, 2); break;
-		case 1: r16_q4_1_tile(g, grp, r, t, 1); break;
-		default: break;
-		}
+#define R16_GEMM(NAME, Q41)                                                                 \
+	static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)                  \
+	{                                                                                   \
+		for (int64_t r = r0; r < r1; r += 16) {                                     \
+			const uint8_t *grp = ROW(g, r);                                     \
+			int64_t t = 0;                                                      \
+			for (; t + R16T <= g->x.n; t += R16T)                               \
+				r16_tile(g, grp, r, t, R16T, Q41);                          \
+			switch (g->x.n - t) {                                               \
+			R16_TAILS(Q41)                                                      \
+			case 3: r16_tile(g, grp, r, t, 3, Q41); break;                      \
+			case 2: r16_tile(g, grp, r, t, 2, Q41); break;                      \
+			case 1: r16_tile(g, grp, r, t, 1, Q41); break;                      \
+			default: break;                                                     \
+			}                                                                   \
+		}                                                                           \
 	}
-}
+#if R16T > 4
+#define R16_TAILS(Q41)                                                                      \
+	case 7: r16_tile(g, grp, r, t, 7, Q41); break;                                      \
+	case 6: r16_tile(g, grp, r, t, 6, Q41); break;                                      \
+	case 5: r16_tile(g, grp, r, t, 5, Q41); break;                                      \
+	case 4: r16_tile(g, grp, r, t, 4, Q41); break;
+#else
+#define R16_TAILS(Q41)
+#endif
+R16_GEMM(gemm_r16_q4_1, 1)
+R16_GEMM(gemm_r16_q8_0, 0)
 
 static void QK_SFX(fill_r16)(qk_isa *t)
 {
 	t->r16[QK_Q4_1] = 1;
 	t->gemm_r16[QK_Q4_1] = QK_SFX(gemm_r16_q4_1);
+	t->r16[QK_Q8_0] = 1;
+	t->gemm_r16[QK_Q8_0] = QK_SFX(gemm_r16_q8_0);
 }

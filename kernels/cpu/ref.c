@@ -139,7 +139,8 @@ static void gemm_q4_1_ref(const qk_gemm *g, int64_t r0, int64_t r1)
 }
 
 /* Q4_1 in the fast order (cpu.h, QK_ORDER_FAST): one chain per (row,
- * token) over the blocks, each block's whole integer dot scaled once. */
+ * token) over the blocks, each block's whole integer dot scaled once, then
+ * the min term. */
 static void gemm_q4_1_fast_ref(const qk_gemm *g, int64_t r0, int64_t r1)
 {
 	int64_t nb = g->k / QK_32;
@@ -163,9 +164,31 @@ static void gemm_q4_1_fast_ref(const qk_gemm *g, int64_t r0, int64_t r1)
 		}
 }
 
+/* Q8_0 in the fast order: likewise, without the min term. */
+static void gemm_q8_0_fast_ref(const qk_gemm *g, int64_t r0, int64_t r1)
+{
+	int64_t nb = g->k / QK_32;
+	for (int64_t r = r0; r < r1; r++)
+		for (int64_t t = 0; t < g->x.n; t++) {
+			const qk_block_q8_0 *w = (const qk_block_q8_0 *)ROW(g, r);
+			const uint8_t *xr = XROW(g, t);
+			const int8_t *xq = (const int8_t *)xr;
+			const float *xd = (const float *)(xr + g->x.off_d);
+			float sum = 0;
+			for (int64_t b = 0; b < nb; b++) {
+				int32_t si = 0;
+				for (int j = 0; j < QK_32; j++)
+					si += w[b].qs[j] * xq[QK_32 * b + j];
+				sum = fmaf((float)si, qk_fp16_to_fp32(w[b].d) * xd[b], sum);
+			}
+			OUT(g, t, r) = sum;
+		}
+}
+
 void qk_isa_fill_fast_ref(qk_isa *t)
 {
 	t->gemm[QK_Q4_1] = gemm_q4_1_fast_ref;
+	t->gemm[QK_Q8_0] = gemm_q8_0_fast_ref;
 }
 
 /* K-quants against QK_ACT_Q8K rows. */

@@ -523,9 +523,9 @@ static void cmd_simd(void)
 					matmul_nb(be[s], t, w, m, k, x, n, y, batched ? nbi : NULL);
 					for (int64_t j = 0; j < n * m; j++) {
 						double e = fabs(y[j] - r[j]) / bd[j];
-						if (fast && t == QK_Q4_1 && y[j] != (float)r[j])
-							FAIL("Q4_1 %s fast order %lldx%lldx%lld: element %lld: %.9g, ref %.9g (not identical)",
-							     isas[s], (long long)m, (long long)n, (long long)k, (long long)j,
+						if (fast && (t == QK_Q4_1 || t == QK_Q8_0) && y[j] != (float)r[j])
+							FAIL("%s %s fast order %lldx%lldx%lld: element %lld: %.9g, ref %.9g (not identical)",
+							     qk_type_name(t), isas[s], (long long)m, (long long)n, (long long)k, (long long)j,
 							     (double)y[j], r[j]);
 						if (!(e <= 1))
 							FAIL("%s %s%s %lldx%lldx%lld: element %lld: %.9g, ref %.9g",
