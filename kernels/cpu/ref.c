@@ -74,7 +74,10 @@ static void gemm_bf16_ref(const qk_gemm *g, int64_t r0, int64_t r1)
 }
 
 /* The 32-block types against QK_ACT_Q8 rows. */
-static void gemm_q8_0_ref(const qk_gemm *g, int64_t r0, int64_t r1)
+/* Q8_0 and Q4_1 in llama.cpp's vec_dot order, or (fast) in the fast order
+ * (cpu.h, QK_ORDER_FAST): one chain per (row, token) over the blocks, each
+ * block's whole integer dot scaled by one FMA (then Q4_1's min term). */
+static void q8_0_ref(const qk_gemm *g, int64_t r0, int64_t r1, int fast)
 {
 	int64_t nb = g->k / QK_32;
 	for (int64_t r = r0; r < r1; r++)
@@ -88,7 +91,10 @@ static void gemm_q8_0_ref(const qk_gemm *g, int64_t r0, int64_t r1)
 				int32_t si = 0;
 				for (int j = 0; j < QK_32; j++)
 					si += w[b].qs[j] * xq[QK_32 * b + j];
-				sum += (float)si * (qk_fp16_to_fp32(w[b].d) * xd[b]);
+				if (fast)
+					sum = fmaf((float)si, qk_fp16_to_fp32(w[b].d) * xd[b], sum);
+				else
+					sum += (float)si * (qk_fp16_to_fp32(w[b].d) * xd[b]);
 			}
 			OUT(g, t, r) = sum;
 		}
@@ -115,74 +121,53 @@ static void gemm_q4_0_ref(const qk_gemm *g, int64_t r0, int64_t r1)
 		}
 }
 
+static void q4_1_ref(const qk_gemm *g, int64_t r0, int64_t r1, int fast)
+{
+	int64_t nb = g->k / QK_32;
+	for (int64_t r = r0; r < r1; r++)
+		for (int64_t t = 0; t < g->x.n; t++) {
+			const qk_block_q4_1 *w = (const qk_block_q4_1 *)ROW(g, r);
+			const uint8_t *xr = XROW(g, t);
+			const int8_t *xq = (const int8_t *)xr;
+			const float *xd = (const float *)(xr + g->x.off_d);
+			const float *xs = (const float *)(xr + g->x.off_s);
+			float sum = 0;
+			for (int64_t b = 0; b < nb; b++) {
+				int32_t si = 0;
+				for (int j = 0; j < 16; j++)
+					si += (w[b].qs[j] & 15) * xq[QK_32 * b + j] +
+					      (w[b].qs[j] >> 4) * xq[QK_32 * b + j + 16];
+				if (fast) {
+					sum = fmaf((float)si, qk_fp16_to_fp32(w[b].d) * xd[b], sum);
+					sum = fmaf(qk_fp16_to_fp32(w[b].m), xs[b], sum);
+				} else {
+					sum += (qk_fp16_to_fp32(w[b].d) * xd[b]) * (float)si +
+					       qk_fp16_to_fp32(w[b].m) * xs[b];
+				}
+			}
+			OUT(g, t, r) = sum;
+		}
+}
+
+
+static void gemm_q8_0_ref(const qk_gemm *g, int64_t r0, int64_t r1)
+{
+	q8_0_ref(g, r0, r1, 0);
+}
+
 static void gemm_q4_1_ref(const qk_gemm *g, int64_t r0, int64_t r1)
 {
-	int64_t nb = g->k / QK_32;
-	for (int64_t r = r0; r < r1; r++)
-		for (int64_t t = 0; t < g->x.n; t++) {
-			const qk_block_q4_1 *w = (const qk_block_q4_1 *)ROW(g, r);
-			const uint8_t *xr = XROW(g, t);
-			const int8_t *xq = (const int8_t *)xr;
-			const float *xd = (const float *)(xr + g->x.off_d);
-			const float *xs = (const float *)(xr + g->x.off_s);
-			float sum = 0;
-			for (int64_t b = 0; b < nb; b++) {
-				int32_t si = 0;
-				for (int j = 0; j < 16; j++)
-					si += (w[b].qs[j] & 15) * xq[QK_32 * b + j] +
-					      (w[b].qs[j] >> 4) * xq[QK_32 * b + j + 16];
-				sum += (qk_fp16_to_fp32(w[b].d) * xd[b]) * (float)si +
-				       qk_fp16_to_fp32(w[b].m) * xs[b];
-			}
-			OUT(g, t, r) = sum;
-		}
+	q4_1_ref(g, r0, r1, 0);
 }
 
-/* Q4_1 in the fast order (cpu.h, QK_ORDER_FAST): one chain per (row,
- * token) over the blocks, each block's whole integer dot scaled once, then
- * the min term. */
-static void gemm_q4_1_fast_ref(const qk_gemm *g, int64_t r0, int64_t r1)
-{
-	int64_t nb = g->k / QK_32;
-	for (int64_t r = r0; r < r1; r++)
-		for (int64_t t = 0; t < g->x.n; t++) {
-			const qk_block_q4_1 *w = (const qk_block_q4_1 *)ROW(g, r);
-			const uint8_t *xr = XROW(g, t);
-			const int8_t *xq = (const int8_t *)xr;
-			const float *xd = (const float *)(xr + g->x.off_d);
-			const float *xs = (const float *)(xr + g->x.off_s);
-			float sum = 0;
-			for (int64_t b = 0; b < nb; b++) {
-				int32_t si = 0;
-				for (int j = 0; j < 16; j++)
-					si += (w[b].qs[j] & 15) * xq[QK_32 * b + j] +
-					      (w[b].qs[j] >> 4) * xq[QK_32 * b + j + 16];
-				sum = fmaf((float)si, qk_fp16_to_fp32(w[b].d) * xd[b], sum);
-				sum = fmaf(qk_fp16_to_fp32(w[b].m), xs[b], sum);
-			}
-			OUT(g, t, r) = sum;
-		}
-}
-
-/* Q8_0 in the fast order: likewise, without the min term. */
 static void gemm_q8_0_fast_ref(const qk_gemm *g, int64_t r0, int64_t r1)
 {
-	int64_t nb = g->k / QK_32;
-	for (int64_t r = r0; r < r1; r++)
-		for (int64_t t = 0; t < g->x.n; t++) {
-			const qk_block_q8_0 *w = (const qk_block_q8_0 *)ROW(g, r);
-			const uint8_t *xr = XROW(g, t);
-			const int8_t *xq = (const int8_t *)xr;
-			const float *xd = (const float *)(xr + g->x.off_d);
-			float sum = 0;
-			for (int64_t b = 0; b < nb; b++) {
-				int32_t si = 0;
-				for (int j = 0; j < QK_32; j++)
-					si += w[b].qs[j] * xq[QK_32 * b + j];
-				sum = fmaf((float)si, qk_fp16_to_fp32(w[b].d) * xd[b], sum);
-			}
-			OUT(g, t, r) = sum;
-		}
+	q8_0_ref(g, r0, r1, 1);
+}
+
+static void gemm_q4_1_fast_ref(const qk_gemm *g, int64_t r0, int64_t r1)
+{
+	q4_1_ref(g, r0, r1, 1);
 }
 
 void qk_isa_fill_fast_ref(qk_isa *t)
