@@ -206,7 +206,7 @@ int main(int argc, char **argv)
 	ec.n_ctx = (int)ctx;
 	ec.batch_tokens = (int)batch;
 	ec.max_logits = parallel < batch ? (int)parallel : (int)batch;
-	ec.block_size = 16;
+	ec.block_size = 8;
 	ec.kv_blocks = (kv_tokens + ec.block_size - 1) / ec.block_size;
 	ec.no_prefix_cache = no_prefix;
 	q_engine *e = q_engine_new(m, tok, ld.be, &ec);

@@ -4,7 +4,7 @@
 # requests, 2 completions, 1 unknown path; the token counters equal the
 # usage the responses reported; each histogram counted every request that
 # generated tokens.  The prefix-cache counter starts at 0 and counts the
-# full 16-token blocks the chat requests share with earlier ones (the chat
+# full 8-token blocks the chat requests share with earlier ones (the chat
 # template's system prompt); a second server with --no-prefix-cache gives
 # the same greedy answers and counts none.
 . "${0%/*}/lib.sh"
@@ -34,7 +34,8 @@ for i in 1 2 3; do
 	qtok -m "$MODEL_SMOL" --chat <"$TRASH/req$i" >"$TRASH/ids$i" || echo "qtok failed" >"$TRASH/ids$i"
 done
 # what the cache spares, one request after the other: each request's
-# longest prefix shared with an earlier one, in whole 16-token blocks, and
+# longest prefix shared with an earlier one, in whole blocks (qserve: 8
+# tokens), and
 # never its last token (the completions below are too short for a block)
 cat >"$TRASH/hits.py" <<'EOF'
 import sys
@@ -46,8 +47,8 @@ def lcp(a, b):
     return k
 total = 0
 for i in range(len(p)):
-    best = max([min(lcp(p[i], p[j]), len(p[j]) // 16 * 16) for j in range(i)], default=0)
-    total += min(best, (len(p[i]) - 1) // 16 * 16) // 16 * 16
+    best = max([min(lcp(p[i], p[j]), len(p[j]) // 8 * 8) for j in range(i)], default=0)
+    total += min(best, (len(p[i]) - 1) // 8 * 8) // 8 * 8
 print(total)
 EOF
 want_hits=$(python3 "$TRASH/hits.py" "$TRASH/ids1" "$TRASH/ids2" "$TRASH/ids3")
