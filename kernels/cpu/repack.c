@@ -28,27 +28,25 @@ int qk_packs_r16(qk_type t)
 	return t == QK_Q4_1 || t == QK_Q8_0;
 }
 
-/* Move block b of the 16 rows between layouts.  to_r16: GGUF -> r16. */
-static void block16(qk_type t, uint8_t *gguf, size_t gstride, uint8_t *r16, int to_r16)
+/* Move row l's block between its GGUF bytes (blk) and the r16 group block
+ * (r16).  to_r16: GGUF -> r16. */
+static void move_block(qk_type t, uint8_t *blk, uint8_t *r16, int l, int to_r16)
 {
 	int q41 = t == QK_Q4_1, nq = q41 ? 16 : 32, hdr = q41 ? 4 : 2;
 	uint8_t flip = q41 ? 0 : 0x80;
-	for (int l = 0; l < 16; l++) {
-		uint8_t *blk = gguf + (size_t)l * gstride;
-		uint8_t *d = r16 + 2 * l, *m = r16 + 32 + 2 * l, *qs = r16 + (q41 ? 64 : 32) + 4 * l;
-		if (to_r16) {
-			memcpy(d, blk, 2);
-			if (q41)
-				memcpy(m, blk + 2, 2);
-			for (int j = 0; j < nq; j++)
-				qs[64 * (j / 4) + j % 4] = blk[hdr + j] ^ flip;
-		} else {
-			memcpy(blk, d, 2);
-			if (q41)
-				memcpy(blk + 2, m, 2);
-			for (int j = 0; j < nq; j++)
-				blk[hdr + j] = qs[64 * (j / 4) + j % 4] ^ flip;
-		}
+	uint8_t *d = r16 + 2 * l, *m = r16 + 32 + 2 * l, *qs = r16 + (q41 ? 64 : 32) + 4 * l;
+	if (to_r16) {
+		memcpy(d, blk, 2);
+		if (q41)
+			memcpy(m, blk + 2, 2);
+		for (int j = 0; j < nq; j++)
+			qs[64 * (j / 4) + j % 4] = blk[hdr + j] ^ flip;
+	} else {
+		memcpy(blk, d, 2);
+		if (q41)
+			memcpy(blk + 2, m, 2);
+		for (int j = 0; j < nq; j++)
+			blk[hdr + j] = qs[64 * (j / 4) + j % 4] ^ flip;
 	}
 }
 
@@ -56,17 +54,16 @@ void qk_repack_r16(qk_type t, const uint8_t *src, size_t src_stride, uint8_t *ds
 {
 	size_t bb = qk_type_block_bytes(t);
 	for (int64_t b = 0; b < k / QK_32; b++)
-		block16(t, (uint8_t *)src + b * bb, src_stride, dst + 16 * b * bb, 1);
+		for (int l = 0; l < 16; l++)
+			move_block(t, (uint8_t *)src + (size_t)l * src_stride + b * bb, dst + 16 * b * bb, l, 1);
 }
 
+/* Only row i's bytes are read: one row costs one row, not a group. */
 void qk_unpack_r16(qk_type t, const uint8_t *src, int i, uint8_t *dst, int64_t k)
 {
 	size_t bb = qk_type_block_bytes(t);
-	uint8_t rows[16 * sizeof(qk_block_q8_0)];
-	for (int64_t b = 0; b < k / QK_32; b++) {
-		block16(t, rows, bb, (uint8_t *)src + 16 * b * bb, 0);
-		memcpy(dst + b * bb, rows + (size_t)i * bb, bb);
-	}
+	for (int64_t b = 0; b < k / QK_32; b++)
+		move_block(t, dst + b * bb, (uint8_t *)src + 16 * b * bb, i, 0);
 }
 
 void qk_dequant_r16(qk_type t, const uint8_t *src, int i, float *y, int64_t k)
