@@ -282,6 +282,13 @@ static int32_t take_block(q_kv *kv)
 	return b;
 }
 
+/* One more reference to the indexed block b (a cached one leaves the LRU). */
+static void hold_block(q_kv *kv, int32_t b)
+{
+	if (kv->ref[b]++ == 0)
+		lru_unlink(kv, b);
+}
+
 /* Drop one reference to b: with none left it becomes cached or free. */
 static void put_block(q_kv *kv, int32_t b)
 {
@@ -362,8 +369,7 @@ int q_kv_seq_attach(q_kv *kv, int seq, const int32_t *tok, int max_blocks)
 		int32_t b = index_find(kv, h, parent, t);
 		if (b < 0)
 			break;
-		if (kv->ref[b]++ == 0)
-			lru_unlink(kv, b);
+		hold_block(kv, b);
 		row[n] = b;
 		parent = b;
 		key = h;
@@ -388,8 +394,7 @@ int q_kv_seq_publish(q_kv *kv, int seq, int blk, const int32_t *tok)
 	uint64_t h = block_hash(kv, parent >= 0 ? kv->hkey[parent] : 0, tok);
 	int32_t same = index_find(kv, h, parent, tok);
 	if (same >= 0) {
-		if (kv->ref[same]++ == 0)
-			lru_unlink(kv, same);
+		hold_block(kv, same);
 		row[blk] = same;
 		put_block(kv, b);
 		kv->dirty = 1;
