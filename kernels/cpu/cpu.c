@@ -215,7 +215,10 @@ static int cpu_matmul(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tens
 		j.g.x.p = c->scratch;
 		qk_pool_run(c->pool, quant_job, &j, x->rows, 4);
 	}
-	/* one pass over the rows per run of tokens with the same batch size */
+	/* one pass over the rows per run of tokens with the same batch size;
+	 * the r16 kernels' order does not depend on it: one pass for all */
+	if (packed)
+		nb = NULL;
 	const int32_t *nbv = nb ? nb->data : NULL, *ibv = nb ? (const int32_t *)((const char *)nb->data + nb->stride) : NULL;
 #define NB_(t) (nbv && nbv[t] > 1 ? nbv[t] : 1)
 #define IN4_(t) (NB_(t) > 3 && ibv[t] < NB_(t) - NB_(t) % 4)

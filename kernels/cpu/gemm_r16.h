@@ -223,7 +223,8 @@ INLINE v16f v16_step0(v16f acc, v16f a, v16f b, v16f c)
 
 /* One tile: the 16 rows from r (group grp) by nt tokens from t0; q41: Q4_1
  * (320-byte group blocks, the min term), else Q8_0 (544 bytes). */
-INLINE void r16_tile(const qk_gemm *g, const uint8_t *grp, int64_t r, int64_t t0, const int nt, const int q41)
+INLINE void r16_tile(const qk_gemm *g, const uint8_t *grp, const uint8_t *pf, int64_t r, int64_t t0, const int nt,
+		     const int q41)
 {
 	const int64_t nb = g->k / QK_32;
 	const int8_t *xq[R16T];
@@ -241,6 +242,11 @@ INLINE void r16_tile(const qk_gemm *g, const uint8_t *grp, int64_t r, int64_t t0
 	}
 	for (int64_t b = 0; b < nb; b++) {
 		v16i q[16];
+		if (pf) { /* the next group's block: weights stream from memory */
+			const size_t bs = q41 ? 320 : 544;
+			for (size_t o = 0; o < bs; o += 64)
+				_mm_prefetch((const char *)(pf + bs * b + o), _MM_HINT_T0);
+		}
 		if (q41) {
 			const uint8_t *p = grp + 320 * b;
 			v16f dw = v16_ld_f16(p), mw = v16_ld_f16(p + 32);
@@ -264,29 +270,32 @@ INLINE void r16_tile(const qk_gemm *g, const uint8_t *grp, int64_t r, int64_t t0
 		v16_store(&OUT(g, t0 + t, r), acc[t]);
 }
 
-#define R16_GEMM(NAME, Q41)                                                                 \
-	static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)                  \
-	{                                                                                   \
-		for (int64_t r = r0; r < r1; r += 16) {                                     \
-			const uint8_t *grp = ROW(g, r);                                     \
-			int64_t t = 0;                                                      \
-			for (; t + R16T <= g->x.n; t += R16T)                               \
-				r16_tile(g, grp, r, t, R16T, Q41);                          \
-			switch (g->x.n - t) {                                               \
-			R16_TAILS(Q41)                                                      \
-			case 3: r16_tile(g, grp, r, t, 3, Q41); break;                      \
-			case 2: r16_tile(g, grp, r, t, 2, Q41); break;                      \
-			case 1: r16_tile(g, grp, r, t, 1, Q41); break;                      \
-			default: break;                                                     \
-			}                                                                   \
-		}                                                                           \
+/* A tile of the group; the first token tile prefetches the next group. */
+#define R16_TILE(NT, Q41) r16_tile(g, grp, t ? NULL : pf, r, t, NT, Q41)
+#define R16_GEMM(NAME, Q41)                                                      \
+	static void QK_SFX(NAME)(const qk_gemm *g, int64_t r0, int64_t r1)       \
+	{                                                                        \
+		for (int64_t r = r0; r < r1; r += 16) {                          \
+			const uint8_t *grp = ROW(g, r);                          \
+			const uint8_t *pf = r + 16 < r1 ? ROW(g, r + 16) : NULL; \
+			int64_t t = 0;                                           \
+			for (; t + R16T <= g->x.n; t += R16T)                    \
+				R16_TILE(R16T, Q41);                             \
+			switch (g->x.n - t) {                                    \
+			R16_TAILS(Q41)                                           \
+			case 3: R16_TILE(3, Q41); break;                         \
+			case 2: R16_TILE(2, Q41); break;                         \
+			case 1: R16_TILE(1, Q41); break;                         \
+			default: break;                                          \
+			}                                                        \
+		}                                                                \
 	}
 #if R16T > 4
-#define R16_TAILS(Q41)                                                                      \
-	case 7: r16_tile(g, grp, r, t, 7, Q41); break;                                      \
-	case 6: r16_tile(g, grp, r, t, 6, Q41); break;                                      \
-	case 5: r16_tile(g, grp, r, t, 5, Q41); break;                                      \
-	case 4: r16_tile(g, grp, r, t, 4, Q41); break;
+#define R16_TAILS(Q41)                    \
+	case 7: R16_TILE(7, Q41); break;  \
+	case 6: R16_TILE(6, Q41); break;  \
+	case 5: R16_TILE(5, Q41); break;  \
+	case 4: R16_TILE(4, Q41); break;
 #else
 #define R16_TAILS(Q41)
 #endif

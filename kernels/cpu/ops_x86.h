@@ -564,6 +564,12 @@ OINLINE void QK_SFX(att_prefetch_row)(const uint8_t *r, size_t bytes)
 		_mm_prefetch((const char *)a, _MM_HINT_T0);
 }
 
+OINLINE void QK_SFX(att_prefetch_row_t1)(const uint8_t *r, size_t bytes)
+{
+	for (uintptr_t a = (uintptr_t)r & ~(uintptr_t)63; a < (uintptr_t)(r + bytes); a += 64)
+		_mm_prefetch((const char *)a, _MM_HINT_T1);
+}
+
 /* Prefetch positions [j0, min(j1, n)) of a cache head (bytes at base +
  * rows[j] stride): the rows of a sequence lie in blocks spread over the
  * cache, and a batch's caches over all layers are far beyond L3, so the
@@ -732,6 +738,10 @@ OINLINE void QK_SFX(attn_heads)(float *out, const float *q, int nh, const uint8_
 	float *part = sc + (size_t)nh * (size_t)np;
 	const size_t pstep = (size_t)np, ostep = (size_t)VW * (size_t)hd;
 	float max[ATT_NH];
+	/* all V rows towards L2 while K is read: the V pass visits them in
+	 * slot order, too little work between rows to hide memory */
+	for (int64_t j = 0; j < n; j++)
+		QK_SFX(att_prefetch_row_t1)(v + (size_t)rows[j] * stride, hb);
 #pragma GCC unroll 4
 	for (int h = 0; h < nh; h++)
 		max[h] = -INFINITY;
