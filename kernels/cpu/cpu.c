@@ -429,6 +429,13 @@ static void attn_job_run(void *arg, int ith, int64_t i0, int64_t i1)
 					rows[q++] = r + i;
 			}
 			*cur = t;
+			/* the token's K and V rows, all its KV heads, towards L2 */
+			size_t rb = (size_t)p->n_kv_head * p->head_dim * es;
+			for (int64_t i = 0; i < n; i++)
+				for (size_t o = 0; o < rb; o += 64) {
+					__builtin_prefetch((const uint8_t *)j->kc->data + (size_t)rows[i] * j->kc->stride + o, 0, 2);
+					__builtin_prefetch((const uint8_t *)j->vc->data + (size_t)rows[i] * j->kc->stride + o, 0, 2);
+				}
 		}
 		const float *q = (const float *)((const char *)j->q->data + (size_t)t * j->q->stride) +
 				 (size_t)h * p->head_dim;
@@ -481,9 +488,10 @@ static int cpu_attention(void *ctx, qk_tensor *out, const qk_tensor *q, const qk
 	attn_job j = {.isa = c->isa, .out = out->data, .out_stride = out->stride / 4, .q = q, .kc = kc, .vc = vc,
 		      .pos = ps, .seq = sq, .bt = bt, .nb = nb ? nb->data : NULL, .bt_cols = block_table->cols, .n = q->rows, .p = p,
 		      .scratch = c->scratch2, .per_thread = per, .maxn = maxn};
-	/* one item per group even for a lone decode token: its 3 groups
-	 * on 2 threads beat its 9 heads one by one (measured) */
-	qk_pool_run(c->pool, attn_job_run, &j, q->rows * p->n_kv_head, 1);
+	/* a chunk per token when there are many (its rows prefetched once
+	 * for all its groups), one item per group for a few: a lone decode
+	 * token's 3 groups on 2 threads beat its 9 heads one by one (measured) */
+	qk_pool_run(c->pool, attn_job_run, &j, q->rows * p->n_kv_head, q->rows >= 4 * nth ? p->n_kv_head : 1);
 	return 0;
 }
 
