@@ -300,17 +300,35 @@ qk_tensor qk_tensor_cols(const qk_tensor *t, int64_t c0, int64_t n)
 
 /* -------------------------------------------------------------------- ops */
 
+int qk_matmul_n(qk_backend *be, int n, qk_tensor *const *y, const qk_tensor *x, const qk_tensor *const *w,
+		const qk_tensor *nb)
+{
+	if (n < 1 || n > QK_MATMUL_MAX)
+		return qk_seterr("matmul: %d weights (1 to %d)", n, QK_MATMUL_MAX);
+	for (int i = 0; i < n; i++) {
+		if (t_ok(w[i], "matmul: weight") < 0 || t_is(x, "matmul: input", QK_F32, -1, w[i]->cols) < 0 ||
+		    t_is(y[i], "matmul: output", QK_F32, x->rows, w[i]->rows) < 0)
+			return -1;
+		if (!qk_type_is_weight(w[i]->type))
+			return qk_seterr("matmul: %s is not a weight type", qk_type_name(w[i]->type));
+		if (t_disjoint(y[i], x, "matmul") < 0)
+			return -1;
+		for (int j = 0; j < i; j++) {
+			const char *a0, *a1, *b0, *b1;
+			t_span(y[i], &a0, &a1);
+			t_span(y[j], &b0, &b1);
+			if (a0 < b1 && b0 < a1)
+				return qk_seterr("matmul: outputs %d and %d overlap", j, i);
+		}
+	}
+	if (nb && t_is(nb, "matmul: batch sizes", QK_I32, 2, x->rows) < 0)
+		return -1;
+	return be->ops->matmul(be->ctx, n, y, x, w, nb);
+}
+
 int qk_matmul(qk_backend *be, qk_tensor *y, const qk_tensor *x, const qk_tensor *w, const qk_tensor *nb)
 {
-	if (t_ok(w, "matmul: weight") < 0 || t_is(x, "matmul: input", QK_F32, -1, w->cols) < 0 ||
-	    t_is(y, "matmul: output", QK_F32, x->rows, w->rows) < 0 ||
-	    (nb && t_is(nb, "matmul: batch sizes", QK_I32, 2, x->rows) < 0))
-		return -1;
-	if (!qk_type_is_weight(w->type))
-		return qk_seterr("matmul: %s is not a weight type", qk_type_name(w->type));
-	if (t_disjoint(y, x, "matmul") < 0)
-		return -1;
-	return be->ops->matmul(be->ctx, y, x, w, nb);
+	return qk_matmul_n(be, 1, &y, x, &w, nb);
 }
 
 int qk_rmsnorm(qk_backend *be, qk_tensor *y, const qk_tensor *x, const qk_tensor *g, float eps)

@@ -275,6 +275,12 @@ qk_tensor qk_tensor_cols(const qk_tensor *t, int64_t c0, int64_t n);
 /* y[n][m] = x[n][k] . w[m][k]^T, w of any qk_type_is_weight type; nb as
  * above. */
 int qk_matmul(qk_backend *be, qk_tensor *y, const qk_tensor *x, const qk_tensor *w, const qk_tensor *nb);
+/* y[i] = x . w[i]^T for n <= QK_MATMUL_MAX weights of the same width, as
+ * n qk_matmul calls give, in one op: the input is prepared once (quantized
+ * once per activation kind) and the weights' rows shared out together. */
+#define QK_MATMUL_MAX 4
+int qk_matmul_n(qk_backend *be, int n, qk_tensor *const *y, const qk_tensor *x, const qk_tensor *const *w,
+		const qk_tensor *nb);
 
 /* y[n][d] = x / sqrt(mean(x^2) + eps) * g, g [1][d]; in place allowed. */
 int qk_rmsnorm(qk_backend *be, qk_tensor *y, const qk_tensor *x, const qk_tensor *g, float eps);
@@ -355,7 +361,8 @@ typedef struct qk_backend_ops {
 	void (*tensor_free)(void *ctx, qk_tensor *t);
 	int (*tensor_set)(void *ctx, qk_tensor *t, const void *host);
 	int (*tensor_get)(void *ctx, const qk_tensor *t, void *host);
-	int (*matmul)(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tensor *w, const qk_tensor *nb);
+	int (*matmul)(void *ctx, int n, qk_tensor *const *y, const qk_tensor *x, const qk_tensor *const *w,
+		      const qk_tensor *nb);
 	int (*rmsnorm)(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tensor *g, float eps);
 	int (*rope)(void *ctx, qk_tensor *x, const qk_tensor *pos, const qk_rope *p);
 	int (*silu_mul)(void *ctx, qk_tensor *y, const qk_tensor *g, const qk_tensor *u);

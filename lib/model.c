@@ -706,8 +706,8 @@ int q_fwd_run(q_fwd *f, const q_batch *b)
 		goto fail;
 	for (int il = 0; il < hp->n_layer; il++) {
 		const layer *L = &m->layers[il];
-		if (qk_rmsnorm(be, &h, &x, &L->attn_norm, hp->rms_eps) < 0 || qk_matmul(be, &q, &h, &L->wq, &nb) < 0 ||
-		    qk_matmul(be, &k, &h, &L->wk, &nb) < 0 || qk_matmul(be, &v, &h, &L->wv, &nb) < 0)
+		if (qk_rmsnorm(be, &h, &x, &L->attn_norm, hp->rms_eps) < 0 || qk_matmul_n(be, 3, (qk_tensor *[]){&q, &k, &v}, &h,
+				(const qk_tensor *[]){&L->wq, &L->wk, &L->wv}, &nb) < 0)
 			goto fail;
 		if (L->bq && (add_bias(f, &q, L->bq, n) < 0 || add_bias(f, &k, L->bk, n) < 0 ||
 			      add_bias(f, &v, L->bv, n) < 0))
@@ -744,7 +744,7 @@ int q_fwd_run(q_fwd *f, const q_batch *b)
 		int64_t r = cur.rows;
 		qk_tensor hr = top(&f->h, r), gr = top(&f->gate, r), ur = top(&f->up, r), orr = top(&f->o, r);
 		if (qk_rmsnorm(be, &hr, &cur, &L->ffn_norm, hp->rms_eps) < 0 ||
-		    qk_matmul(be, &gr, &hr, &L->w_gate, fnb) < 0 || qk_matmul(be, &ur, &hr, &L->w_up, fnb) < 0 ||
+		    qk_matmul_n(be, 2, (qk_tensor *[]){&gr, &ur}, &hr, (const qk_tensor *[]){&L->w_gate, &L->w_up}, fnb) < 0 ||
 		    qk_silu_mul(be, &gr, &gr, &ur) < 0 || qk_matmul(be, &orr, &gr, &L->w_down, fnb) < 0 ||
 		    qk_add(be, &cur, &orr, &cur) < 0)
 			goto fail;

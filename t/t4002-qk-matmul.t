@@ -37,6 +37,15 @@ run env QK_ORDER=fast t/unit/qk-test threads
 expect_status 0 "fast order: identical with 1, 2, 3 threads and token by token, every ISA"
 cat "$TRASH/out"
 
+# qk_matmul_n: Q/K/V and gate/up share one quantized input and one pass
+for order in ggml fast; do
+	run env QK_ORDER=$order t/unit/qk-test multi
+	expect_status 0 "$order order: qk_matmul_n of 1-4 weights identical to each qk_matmul; bad calls refused"
+	cat "$TRASH/out"
+	is "$(grep -c 'identical to qk_matmul: yes' "$TRASH/out")" "$n_isa" "$order order: every ISA compared"
+	is "$(grep -c '^# refused: ' "$TRASH/out")" 4 "$order order: 4 bad calls refused"
+done
+
 run env QK_ORDER=bogus t/unit/qk-test threads
 expect_status 1 "an unknown QK_ORDER is an error"
 done_testing

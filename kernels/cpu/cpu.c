@@ -158,12 +158,17 @@ static int scratch2(cpu *c, size_t n)
 
 /* ----------------------------------------------------------------- matmul */
 
+/* One matmul op: up to QK_MATMUL_MAX weights against the same input,
+ * quantized once per activation kind; each weight's rows in chunks, the
+ * chunks of all the weights one pool job. */
 typedef struct mm_job {
 	const qk_isa *isa;
-	qk_gemm g;
-	qk_gemm_fn fn;
-	int64_t m;
+	int n;
+	qk_gemm g[QK_MATMUL_MAX];
+	qk_gemm_fn fn[QK_MATMUL_MAX];
+	int64_t chunk[QK_MATMUL_MAX], first[QK_MATMUL_MAX + 1]; /* rows per chunk; first chunk of each */
 	const qk_tensor *x;    /* for the quantize pass */
+	const qk_act *xa;
 } mm_job;
 
 static void quant_job(void *arg, int ith, int64_t t0, int64_t t1)
@@ -171,15 +176,21 @@ static void quant_job(void *arg, int ith, int64_t t0, int64_t t1)
 	mm_job *j = arg;
 	(void)ith;
 	for (int64_t t = t0; t < t1; t++)
-		j->isa->quant[j->g.x.kind]((const float *)((const char *)j->x->data + (size_t)t * j->x->stride),
-					   &j->g.x, (uint8_t *)j->g.x.p + (size_t)t * j->g.x.stride);
+		j->isa->quant[j->xa->kind]((const float *)((const char *)j->x->data + (size_t)t * j->x->stride), j->xa,
+					   (uint8_t *)j->xa->p + (size_t)t * j->xa->stride);
 }
 
-static void gemm_job(void *arg, int ith, int64_t r0, int64_t r1)
+static void gemm_job(void *arg, int ith, int64_t i0, int64_t i1)
 {
 	mm_job *j = arg;
 	(void)ith;
-	j->fn(&j->g, r0, r1);
+	for (int64_t i = i0; i < i1; i++) {
+		int w = 0;
+		while (i >= j->first[w + 1])
+			w++;
+		int64_t r0 = (i - j->first[w]) * j->chunk[w], r1 = r0 + j->chunk[w];
+		j->fn[w](&j->g[w], r0, r1 < j->g[w].m ? r1 : j->g[w].m);
+	}
 }
 
 /* Rows per chunk: at least 16, about 8 chunks per thread. */
@@ -189,55 +200,71 @@ static int64_t row_chunk(int64_t m, int nth)
 	return c < 16 ? 16 : (c + 15) / 16 * 16;
 }
 
-static int cpu_matmul(void *ctx, qk_tensor *y, const qk_tensor *x, const qk_tensor *w, const qk_tensor *nb)
+/* The weights [w0, w1) of one activation kind. */
+static int matmul_kind(cpu *c, qk_tensor *const *y, const qk_tensor *x, const qk_tensor *const *w, int n,
+		       const qk_tensor *nb)
 {
-	cpu *c = ctx;
-	int packed = (w->flags & QK_PACKED) != 0;
-	mm_job j = {.isa = c->isa, .fn = packed ? c->isa->gemm_r16[w->type] : c->isa->gemm[w->type],
-		    .m = w->rows, .x = x};
-	int kind = qk_act_kind(w->type);
-	if (!j.fn)
-		return qk_seterr("matmul: no %s kernel for this tensor layout", qk_type_name(w->type));
-	j.g.w = w->data;
-	j.g.w_stride = w->stride;
-	j.g.k = w->cols;
-	j.g.m = w->rows;
-	j.g.y = y->data;
-	j.g.ldy = y->stride / sizeof(float);
+	mm_job j = {.isa = c->isa, .n = n, .x = x};
+	int kind = qk_act_kind(w[0]->type), nth = qk_pool_size(c->pool), packed_all = 1;
+	qk_act xa;
+	size_t need = qk_act_layout(&xa, kind, x->rows, x->cols);
 	if (kind == QK_ACT_F32) {
-		qk_act_layout(&j.g.x, kind, x->rows, x->cols);
-		j.g.x.p = x->data;
-		j.g.x.stride = x->stride;
+		xa.p = x->data;
+		xa.stride = x->stride;
 	} else {
-		size_t need = qk_act_layout(&j.g.x, kind, x->rows, x->cols);
 		if (scratch(c, need) < 0)
 			return -1;
-		j.g.x.p = c->scratch;
+		xa.p = c->scratch;
+		j.xa = &xa;
 		qk_pool_run(c->pool, quant_job, &j, x->rows, 4);
+	}
+	for (int i = 0; i < n; i++) {
+		int packed = (w[i]->flags & QK_PACKED) != 0;
+		packed_all &= packed;
+		j.fn[i] = packed ? c->isa->gemm_r16[w[i]->type] : c->isa->gemm[w[i]->type];
+		if (!j.fn[i])
+			return qk_seterr("matmul: no %s kernel for this tensor layout", qk_type_name(w[i]->type));
+		j.g[i] = (qk_gemm){.w = w[i]->data, .w_stride = w[i]->stride, .k = w[i]->cols, .m = w[i]->rows,
+				   .y = y[i]->data, .ldy = y[i]->stride / sizeof(float)};
+		j.chunk[i] = row_chunk(w[i]->rows, nth);
+		j.first[i + 1] = j.first[i] + (w[i]->rows + j.chunk[i] - 1) / j.chunk[i];
 	}
 	/* one pass over the rows per run of tokens with the same batch size;
 	 * the r16 kernels' order does not depend on it: one pass for all */
-	if (packed)
+	if (packed_all)
 		nb = NULL;
 	const int32_t *nbv = nb ? nb->data : NULL, *ibv = nb ? (const int32_t *)((const char *)nb->data + nb->stride) : NULL;
 #define NB_(t) (nbv && nbv[t] > 1 ? nbv[t] : 1)
 #define IN4_(t) (NB_(t) > 3 && ibv[t] < NB_(t) - NB_(t) % 4)
-	const qk_act all = j.g.x;
-	float *y0 = j.g.y;
 	for (int64_t t0 = 0, t1; t0 < x->rows; t0 = t1) {
 		int v = NB_(t0), in4 = IN4_(t0);
 		for (t1 = t0 + 1; t1 < x->rows && NB_(t1) == v && IN4_(t1) == in4; t1++)
 			;
-		j.g.nb = v;
-		j.g.in4 = in4;
-		j.g.x = all;
-		j.g.x.n = t1 - t0;
-		j.g.x.p = all.p + (size_t)t0 * all.stride;
-		j.g.y = y0 + (size_t)t0 * j.g.ldy;
-		qk_pool_run(c->pool, gemm_job, &j, j.m, row_chunk(j.m, qk_pool_size(c->pool)));
+		for (int i = 0; i < n; i++) {
+			j.g[i].nb = v;
+			j.g[i].in4 = in4;
+			j.g[i].x = xa;
+			j.g[i].x.n = t1 - t0;
+			j.g[i].x.p = xa.p + (size_t)t0 * xa.stride;
+			j.g[i].y = (float *)y[i]->data + (size_t)t0 * j.g[i].ldy;
+		}
+		qk_pool_run(c->pool, gemm_job, &j, j.first[n], 1);
 	}
 #undef NB_
 #undef IN4_
+	return 0;
+}
+
+/* Runs of weights with the same activation kind share a quantized input. */
+static int cpu_matmul(void *ctx, int n, qk_tensor *const *y, const qk_tensor *x, const qk_tensor *const *w,
+		      const qk_tensor *nb)
+{
+	for (int i0 = 0, i1; i0 < n; i0 = i1) {
+		for (i1 = i0 + 1; i1 < n && qk_act_kind(w[i1]->type) == qk_act_kind(w[i0]->type); i1++)
+			;
+		if (matmul_kind(ctx, y + i0, x, w + i0, i1 - i0, nb) < 0)
+			return -1;
+	}
 	return 0;
 }
 

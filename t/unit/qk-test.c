@@ -8,6 +8,8 @@
  *   qk-test simd              every SIMD matmul vs the reference on odd shapes
  *   qk-test threads           1, 2 and 3 threads give identical bytes, and a
  *                             token alone the same as inside a batch
+ *   qk-test multi             qk_matmul_n (several weights, one input) gives
+ *                             each weight's qk_matmul bytes; bad calls refused
  *   qk-test ops               rmsnorm, rope, silu*mul, softmax, add, embed,
  *                             argmax: each ISA vs the reference vs float64
  *   qk-test attn              paged attention (F32 and F16 caches, GQA, mixed
@@ -601,6 +603,105 @@ static void cmd_threads(void)
 		for (int nt = 0; nt < 3; nt++)
 			qk_backend_free(be[nt]);
 	}
+}
+
+/* qk_matmul_n: several weights against one input (a run of one
+ * activation kind, then others; packed and unpacked; one-token and batched
+ * orders) give each weight's qk_matmul bytes; bad calls are refused. */
+static void cmd_multi(void)
+{
+	static const struct {
+		qk_type t;
+		int64_t m;
+	} sets[2][4] = {{{QK_Q4_1, 208}, {QK_Q4_1, 211}, {QK_Q8_0, 208}, {QK_Q4_K, 211}},
+			{{QK_F32, 50}, {QK_Q6_K, 64}, {QK_BF16, 33}, {QK_Q4_0, 16}}};
+	const int64_t k = 512, n = 37;
+	float *x = malloc((size_t)(n * k) * 4);
+	for (int64_t j = 0; j < n * k; j++)
+		x[j] = gauss();
+	int32_t *nbi = batch_info(n, (int32_t)n + 2, 0);
+	for (int s = 0; s < NISA; s++) {
+		qk_backend *be = backend(isas[s], 2);
+		if (!be)
+			continue;
+		int same = 1;
+		for (int si = 0; si < 2; si++)
+			for (int nw = 1; nw <= 4; nw++)
+				for (int batched = 0; batched < 2; batched++) {
+					qk_tensor tw[4], ty[4], tx, tn;
+					qk_tensor *yp[4];
+					const qk_tensor *wp[4];
+					uint8_t *w[4];
+					if (qk_tensor_alloc(be, &tx, QK_F32, n, k) < 0 || qk_tensor_set(be, &tx, x, (size_t)(n * k) * 4) < 0 ||
+					    qk_tensor_alloc(be, &tn, QK_I32, 2, n) < 0 || qk_tensor_set(be, &tn, nbi, (size_t)(2 * n) * 4) < 0) {
+						FAIL("multi: %s", qk_errmsg());
+						continue;
+					}
+					for (int i = 0; i < nw; i++) {
+						int64_t m = sets[si][i].m;
+						w[i] = random_weights(sets[si][i].t, m, k);
+						if (qk_tensor_load(be, &tw[i], sets[si][i].t, m, k, w[i]) < 0 ||
+						    qk_tensor_alloc(be, &ty[i], QK_F32, n, m) < 0)
+							FAIL("multi: %s", qk_errmsg());
+						yp[i] = &ty[i];
+						wp[i] = &tw[i];
+					}
+					if (qk_matmul_n(be, nw, yp, &tx, wp, batched ? &tn : NULL) < 0)
+						FAIL("multi %s: qk_matmul_n of %d: %s", isas[s], nw, qk_errmsg());
+					for (int i = 0; i < nw; i++) {
+						int64_t m = sets[si][i].m;
+						float *got = malloc((size_t)(n * m) * 4), *want = malloc((size_t)(n * m) * 4);
+						if (qk_tensor_get(be, &ty[i], got, (size_t)(n * m) * 4) < 0)
+							FAIL("multi: %s", qk_errmsg());
+						matmul_nb(be, sets[si][i].t, w[i], m, k, x, n, want, batched ? nbi : NULL);
+						if (memcmp(got, want, (size_t)(n * m) * 4)) {
+							FAIL("multi %s: weight %d of %d (%s, %lld rows)%s differs from its qk_matmul",
+							     isas[s], i, nw, qk_type_name(sets[si][i].t), (long long)m,
+							     batched ? " batched" : "");
+							same = 0;
+						}
+						free(got), free(want), free(w[i]);
+						qk_tensor_free(be, &tw[i]);
+						qk_tensor_free(be, &ty[i]);
+					}
+					qk_tensor_free(be, &tx);
+					qk_tensor_free(be, &tn);
+				}
+		printf("# %s: qk_matmul_n of 1-4 weights (mixed types, packed and not, batched and not) identical to qk_matmul: %s\n",
+		       isas[s], same ? "yes" : "NO");
+		qk_backend_free(be);
+	}
+	/* refused: no weights, too many, overlapping outputs, a width that does not match */
+	qk_backend *be = backend("ref", 1);
+	qk_tensor tx, tw, tw2, ty, tz;
+	uint8_t *w = random_weights(QK_Q8_0, 32, k);
+	if (qk_tensor_alloc(be, &tx, QK_F32, 2, k) < 0 || qk_tensor_load(be, &tw, QK_Q8_0, 32, k, w) < 0 ||
+	    qk_tensor_load(be, &tw2, QK_Q8_0, 32, k / 2, w) < 0 || qk_tensor_alloc(be, &ty, QK_F32, 2, 32) < 0 ||
+	    qk_tensor_alloc(be, &tz, QK_F32, 2, 32) < 0) {
+		FAIL("multi: %s", qk_errmsg());
+		exit(1);
+	}
+	qk_tensor *yy[5] = {&ty, &ty, &ty, &ty, &ty}, *yz[2] = {&ty, &tz};
+	const qk_tensor *ww[5] = {&tw, &tw, &tw, &tw, &tw}, *w2[2] = {&tw, &tw2};
+	static const struct {
+		int n, overlap, narrow;
+		const char *want;
+	} bad[] = {{0, 0, 0, "matmul: 0 weights (1 to 4)"},
+		   {5, 0, 0, "matmul: 5 weights (1 to 4)"},
+		   {2, 1, 0, "matmul: outputs 0 and 1 overlap"},
+		   {2, 0, 1, "matmul: input"}};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int rc = qk_matmul_n(be, bad[i].n, bad[i].overlap ? yy : yz, &tx, bad[i].narrow ? w2 : ww, NULL);
+		if (rc != -1 || strncmp(qk_errmsg(), bad[i].want, strlen(bad[i].want)))
+			FAIL("multi: bad call %zu returned %d, \"%s\"; want -1, \"%s...\"", i, rc, qk_errmsg(),
+			     bad[i].want);
+		else
+			printf("# refused: %s\n", qk_errmsg());
+	}
+	qk_tensor_free(be, &tx), qk_tensor_free(be, &tw), qk_tensor_free(be, &tw2);
+	qk_tensor_free(be, &ty), qk_tensor_free(be, &tz);
+	qk_backend_free(be);
+	free(w), free(x), free(nbi);
 }
 
 /* ---------------------------------------------------------------- ops */
@@ -1367,6 +1468,8 @@ int main(int argc, char **argv)
 		cmd_mm(argc - 2, argv + 2);
 	else if (strcmp(argv[1], "simd") == 0)
 		cmd_simd();
+	else if (strcmp(argv[1], "multi") == 0)
+		cmd_multi();
 	else if (strcmp(argv[1], "threads") == 0)
 		cmd_threads();
 	else if (strcmp(argv[1], "ops") == 0)
