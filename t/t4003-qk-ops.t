@@ -1,6 +1,7 @@
 #!/bin/sh
 # Row ops: rmsnorm, silu*mul, softmax, add, rope (normal, NeoX, partial,
-# linear and Llama 3 scaling), argmax - reference vs float64, SIMD vs reference.
+# linear and Llama 3 scaling), argmax - reference vs float64, SIMD vs reference;
+# the KV cache store: F16 rows exactly qk_fp32_to_fp16 of the input on every ISA.
 . "${0%/*}/lib.sh"
 
 # how many kernel sets this CPU runs: ref, avx2, avx512
@@ -13,4 +14,6 @@ expect_status 0 "row ops of every ISA within bounds"
 cat "$TRASH/out"
 is "$(grep -c '^# rope avx[0-9]* .*bit-identical' "$TRASH/out")" "$((6 * (n_isa - 1)))" \
 	"rope SIMD bit-identical to the reference (6 configurations per ISA)"
+is "$(grep -c '^# kv store .*bit-identical' "$TRASH/out")" "$((5 * 2 * n_isa))" \
+	"kv store: 5 widths, F16 and F32 caches, every ISA"
 done_testing

@@ -277,10 +277,12 @@ typedef struct row_job {
 	const qk_tensor *a, *b, *c;
 	float f;
 	const qk_rope *rope;
-	int32_t *out;
+	int32_t *out;          /* argmax: the results */
+	const int32_t *slots;  /* kv store: the cache rows */
+	const qk_tensor *kv;   /* kv store: the V cache */
 } row_job;
 
-enum { OP_RMSNORM, OP_SILU_MUL, OP_SOFTMAX, OP_ADD, OP_ROPE, OP_EMBED, OP_ARGMAX };
+enum { OP_RMSNORM, OP_SILU_MUL, OP_SOFTMAX, OP_ADD, OP_ROPE, OP_EMBED, OP_ARGMAX, OP_KV_STORE };
 
 #define FROW(t, r) ((float *)((char *)(t)->data + (size_t)(r) * (t)->stride))
 
@@ -325,6 +327,17 @@ static void row_job_run(void *arg, int ith, int64_t t0, int64_t t1)
 		case OP_ARGMAX:
 			j->out[t] = (int32_t)isa->argmax(FROW(j->a, t), j->a->cols);
 			break;
+		case OP_KV_STORE: /* a: k, b: v, y: the K cache, kv: the V cache */
+			for (int kv = 0; kv < 2; kv++) {
+				const float *src = FROW(kv ? j->b : j->a, t);
+				const qk_tensor *c = kv ? j->kv : j->y;
+				uint8_t *dst = (uint8_t *)c->data + (size_t)j->slots[t] * c->stride;
+				if (c->type == QK_F32)
+					memcpy(dst, src, (size_t)j->a->cols * 4);
+				else
+					isa->to_f16((uint16_t *)dst, src, j->a->cols);
+			}
+			break;
 		}
 	}
 }
@@ -333,7 +346,7 @@ static void row_job_run(void *arg, int ith, int64_t t0, int64_t t1)
 static int run_rows(cpu *c, row_job *j)
 {
 	j->isa = c->isa;
-	int64_t n = j->op == OP_ROPE || j->op == OP_ARGMAX ? j->a->rows : j->y->rows;
+	int64_t n = j->op == OP_ROPE || j->op == OP_ARGMAX || j->op == OP_KV_STORE ? j->a->rows : j->y->rows;
 	qk_pool_run(c->pool, row_job_run, j, n, 1);
 	return 0;
 }
@@ -392,27 +405,13 @@ static int cpu_argmax(void *ctx, const qk_tensor *x, int32_t *out)
 static int cpu_kv_store(void *ctx, qk_tensor *kc, qk_tensor *vc, const qk_tensor *k, const qk_tensor *v,
 			const qk_tensor *slots)
 {
-	(void)ctx;
 	const int32_t *sl = slots->data;
 	for (int64_t i = 0; i < k->rows; i++)
 		if (sl[i] < 0 || sl[i] >= kc->rows)
 			return qk_seterr("kv store: slot %d outside the cache's %lld rows", (int)sl[i],
 					 (long long)kc->rows);
-	for (int64_t i = 0; i < k->rows; i++)
-		for (int kv = 0; kv < 2; kv++) {
-			const float *src = FROW(kv ? v : k, i);
-			qk_tensor *c = kv ? vc : kc;
-			uint8_t *dst = (uint8_t *)c->data + (size_t)sl[i] * c->stride;
-			if (c->type == QK_F32) {
-				memcpy(dst, src, (size_t)k->cols * 4);
-			} else {
-				for (int64_t j = 0; j < k->cols; j++) {
-					uint16_t h = qk_fp32_to_fp16(src[j]);
-					memcpy(dst + 2 * j, &h, 2);
-				}
-			}
-		}
-	return 0;
+	row_job j = {.op = OP_KV_STORE, .y = kc, .kv = vc, .a = k, .b = v, .slots = sl};
+	return run_rows(ctx, &j);
 }
 
 typedef struct attn_job {

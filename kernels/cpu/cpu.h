@@ -104,6 +104,9 @@ typedef struct qk_isa {
 	 * (pairs (2i, 2i+1)); x is one head. */
 	void (*rope)(float *x, const float *c, const float *s, int n_rot, int neox);
 	int64_t (*argmax)(const float *x, int64_t d);
+	/* y[i] = qk_fp32_to_fp16(x[i]): round to nearest even, NaN to its
+	 * sign's quiet NaN (the KV cache's F16 rows). */
+	void (*to_f16)(uint16_t *y, const float *x, int64_t d);
 	/* One query head over n cached positions: out[hd] = sum_j p_j v_j,
 	 * p = softmax(scale * q.k_j); position j's k and v start at
 	 * k + rows[j] * stride and v + rows[j] * stride.  mode: QK_ATT_F16

@@ -280,6 +280,43 @@ static int64_t QK_SFX(argmax)(const float *x, int64_t d)
 	return 0;
 }
 
+/* VW floats to halves as qk_fp32_to_fp16: the conversion instruction
+ * rounds to nearest even like it; NaNs become their sign's quiet NaN. */
+OINLINE void QK_SFX(to_f16_v)(uint16_t *y, VF x)
+{
+#if VW == 16
+	__m256i h = _mm512_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m256i q = _mm512_cvtepi32_epi16(_mm512_or_si512(
+		_mm512_and_si512(_mm512_srli_epi32(_mm512_castps_si512(x), 16), _mm512_set1_epi32(0x8000)),
+		_mm512_set1_epi32(0x7e00)));
+	h = _mm256_mask_blend_epi16(_mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), h, q);
+	_mm256_storeu_si256((__m256i *)y, h);
+#else
+	__m128i h = _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+	__m256i s = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(x), 16),
+						      _mm256_set1_epi32(0x8000)),
+				    _mm256_set1_epi32(0x7e00));
+	__m128i q = _mm_packus_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+	__m256i n = _mm256_castps_si256(_mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+	__m128i nm = _mm_packs_epi32(_mm256_castsi256_si128(n), _mm256_extracti128_si256(n, 1));
+	_mm_storeu_si128((__m128i *)y, _mm_blendv_epi8(h, q, nm));
+#endif
+}
+
+static void QK_SFX(to_f16)(uint16_t *y, const float *x, int64_t d)
+{
+	int64_t i = 0;
+	for (; i + VW <= d; i += VW)
+		QK_SFX(to_f16_v)(y + i, VF_LD(x + i));
+	if (i < d) {
+		float t[VW] = {0};
+		uint16_t u[VW];
+		memcpy(t, x + i, (size_t)(d - i) * 4);
+		QK_SFX(to_f16_v)(u, VF_LD(t));
+		memcpy(y + i, u, (size_t)(d - i) * 2);
+	}
+}
+
 #define LD_KV(p) (f16 ? VF_LD_H(p) : VF_LD((const float *)(p)))
 
 /* Scores of the VW positions j0 .. j0 + VW - 1 of a decode token (rows
@@ -869,6 +906,7 @@ static void QK_SFX(fill_ops)(qk_isa *t)
 	t->softmax = QK_SFX(softmax);
 	t->rope = QK_SFX(rope);
 	t->argmax = QK_SFX(argmax);
+	t->to_f16 = QK_SFX(to_f16);
 	t->attn_head = QK_SFX(attn_head);
 	t->attn_group = QK_SFX(attn_group);
 }

@@ -335,6 +335,12 @@ static int64_t argmax_ref(const float *x, int64_t d)
 	return best;
 }
 
+static void to_f16_ref(uint16_t *y, const float *x, int64_t d)
+{
+	for (int64_t i = 0; i < d; i++)
+		y[i] = qk_fp32_to_fp16(x[i]);
+}
+
 void qk_attn_head_ref(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
 			  const int64_t *rows, int64_t n, int hd, int mode, float scale, float *scores)
 {
@@ -432,6 +438,7 @@ void qk_isa_fill_ref(qk_isa *t)
 	t->add = add_ref;
 	t->rope = rope_ref;
 	t->argmax = argmax_ref;
+	t->to_f16 = to_f16_ref;
 	t->attn_head = qk_attn_head_ref;
 	t->attn_group = qk_attn_group_ref;
 }

@@ -976,6 +976,72 @@ static void ops_argmax(qk_backend *be[NISA])
 	}
 }
 
+/* kv store into F16 caches: every ISA's rows hold exactly qk_fp32_to_fp16
+ * of the input (rounding ties, overflow, subnormals, NaNs of both signs),
+ * for widths with and without a tail shorter than a vector; F32 caches
+ * the floats themselves. */
+static void ops_kv_store(qk_backend *be[NISA])
+{
+	static const float special[] = {0.0f, -0.0f, 1.0f, -1.0f, 65504.0f, 65519.99f, 65520.0f, -65520.0f, 65536.0f,
+					1e-8f, -1e-8f, 0x1p-24f, 0x1p-25f, 0x1.8p-25f, 0x1p-14f, 0x1.ffcp-15f,
+					1.00048828125f, 1.00146484375f, INFINITY, -INFINITY};
+	static const int64_t widths[] = {1, 16, 37, 64, 200};
+	enum { N = 5, ROWS = 12 };
+	const int32_t slots[N] = {7, 0, 11, 3, 5};
+	for (size_t wi = 0; wi < sizeof widths / sizeof widths[0]; wi++) {
+		int64_t d = widths[wi];
+		float *x = malloc((size_t)(N * d) * 4);
+		for (int64_t i = 0; i < N * d; i++) {
+			int64_t r = (int64_t)(rnd() % 4);
+			x[i] = r == 0 ? special[rnd() % (sizeof special / sizeof special[0])]
+			     : r == 1 ? gauss() * 1e-6f : gauss() * 40;
+		}
+		x[(N * d) / 2] = qk_f32_bits(0x7ff01234u); /* NaNs with payloads, both signs */
+		x[N * d - 1] = qk_f32_bits(0xffa00001u);
+		for (int s = 0; s < NISA; s++) {
+			if (!be[s])
+				continue;
+			for (int ct = 0; ct < 2; ct++) {
+				qk_type type = ct ? QK_F32 : QK_F16;
+				qk_tensor kc, vc, tk, tv, ts;
+				size_t eb = ct ? 4 : 2;
+				uint8_t *got = calloc((size_t)(ROWS * d), eb), *want = calloc((size_t)(ROWS * d), eb);
+				if (qk_tensor_alloc(be[s], &kc, type, ROWS, d) < 0 || qk_tensor_alloc(be[s], &vc, type, ROWS, d) < 0)
+					FAIL("kv store: %s", qk_errmsg());
+				tk = host_tensor(be[s], QK_F32, N, d, x);
+				tv = host_tensor(be[s], QK_F32, N, d, x);
+				ts = host_tensor(be[s], QK_I32, 1, N, slots);
+				for (int t = 0; t < N; t++)
+					for (int64_t i = 0; i < d; i++) {
+						uint8_t *w = want + ((size_t)slots[t] * (size_t)d + (size_t)i) * eb;
+						if (ct)
+							memcpy(w, &x[t * d + i], 4);
+						else {
+							uint16_t h = qk_fp32_to_fp16(x[t * d + i]);
+							memcpy(w, &h, 2);
+						}
+					}
+				int ok = qk_kv_store(be[s], &kc, &vc, &tk, &tv, &ts) == 0;
+				for (int c = 0; c < 2 && ok; c++)
+					if (qk_tensor_get(be[s], c ? &vc : &kc, got, (size_t)(ROWS * d) * eb) < 0 ||
+					    memcmp(got, want, (size_t)(ROWS * d) * eb))
+						ok = 0;
+				if (!ok)
+					FAIL("kv store %s %s d=%lld: the cache rows differ from qk_fp32_to_fp16 of the input",
+					     isas[s], qk_type_name(type), (long long)d);
+				else
+					printf("# kv store %s %s d=%lld: the rows of qk_fp32_to_fp16, bit-identical\n",
+					       isas[s], qk_type_name(type), (long long)d);
+				qk_tensor *all[] = {&kc, &vc, &tk, &tv, &ts};
+				for (size_t i = 0; i < 5; i++)
+					qk_tensor_free(be[s], all[i]);
+				free(got), free(want);
+			}
+		}
+		free(x);
+	}
+}
+
 static void cmd_ops(void)
 {
 	qk_backend *be[NISA];
@@ -985,6 +1051,7 @@ static void cmd_ops(void)
 	ops_silu_softmax_add(be);
 	ops_rope(be);
 	ops_argmax(be);
+	ops_kv_store(be);
 	for (int s = 0; s < NISA; s++)
 		qk_backend_free(be[s]);
 }
