@@ -227,6 +227,32 @@ static void keep_best(q_sampler *s, int k)
 }
 
 /* Run the chain of sample.h on logits. */
+/* The first id of the largest logit above -inf (NaNs never win), or -1.
+ * The maximum in 16 independent lanes first (the compiler vectorizes it:
+ * a decode step of a full batch does this once per sequence over the whole
+ * vocabulary, on one thread), then the first id holding it. */
+static int32_t greedy(const float *logits, int32_t V)
+{
+	enum { L = 16 };
+	float m[L];
+	for (int l = 0; l < L; l++)
+		m[l] = -INFINITY;
+	int32_t i = 0;
+	for (; i + L <= V; i += L)
+		for (int l = 0; l < L; l++)
+			m[l] = logits[i + l] > m[l] ? logits[i + l] : m[l];
+	float max = -INFINITY;
+	for (int l = 0; l < L; l++)
+		max = m[l] > max ? m[l] : max;
+	for (; i < V; i++)
+		max = logits[i] > max ? logits[i] : max;
+	if (!(max > -INFINITY))
+		return -1;
+	for (i = 0; logits[i] != max; i++)
+		;
+	return i;
+}
+
 int32_t q_sampler_sample(q_sampler *s, float *logits)
 {
 	const q_sample_params *p = &s->p;
@@ -237,10 +263,7 @@ int32_t q_sampler_sample(q_sampler *s, float *logits)
 		logits[p->bias[i].id] += p->bias[i].bias;
 	penalize(s, logits);
 	if (p->temp == 0) {
-		int32_t best = -1;
-		for (int32_t i = 0; i < V; i++)
-			if (logits[i] > -INFINITY && (best < 0 || logits[i] > logits[best]))
-				best = i;
+		int32_t best = greedy(logits, V);
 		if (best < 0)
 			return q_error("sampling: every token is masked");
 		return best;

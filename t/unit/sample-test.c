@@ -83,6 +83,34 @@ static void test_sampler(void)
 	ok(q_sampler_sample(s, tie) == 1, "greedy: the first of two equal maxima");
 	q_sampler_free(s);
 
+	/* greedy over a vocabulary of many vector blocks and a tail: NaNs
+	 * never win, the first of equal maxima does, wherever they lie */
+	enum { BIG = 1000 };
+	float *big = malloc(BIG * sizeof *big);
+	s = q_sampler_new(&p, BIG);
+	static const struct {
+		int first, second;
+	} at[] = {{997, 999}, {3, 500}, {16, 17}, {991, 992}, {0, 998}};
+	int all = 1;
+	for (size_t c = 0; c < sizeof at / sizeof at[0]; c++) {
+		for (int i = 0; i < BIG; i++)
+			big[i] = (float)((i * 7919) % 1000) / 1000.0f;
+		big[1] = NAN, big[500 - 1] = NAN, big[BIG - 1 - (int)c] = -INFINITY;
+		big[at[c].first] = big[at[c].second] = 5;
+		big[at[c].first == 0 ? 2 : 0] = NAN;
+		int32_t got = q_sampler_sample(s, big);
+		if (got != at[c].first)
+			printf("# greedy: maxima at %d and %d, got %d\n", at[c].first, at[c].second, (int)got);
+		all &= got == at[c].first;
+	}
+	ok(all, "greedy over 1000 logits with NaNs: the first of two maxima (5 placements)");
+	for (int i = 0; i < BIG; i++)
+		big[i] = i % 3 ? -INFINITY : NAN;
+	ok(q_sampler_sample(s, big) == -1 && strstr(q_errmsg(), "every token is masked"),
+	   "greedy: nothing above -inf but NaNs is an error");
+	q_sampler_free(s);
+	free(big);
+
 	q_sample_defaults(&p);
 	p.temp = 1, p.top_k = 0, p.top_p = 1, p.min_p = 0, p.seed = 1;
 	s = mk(&p);
