@@ -75,7 +75,7 @@ static inline __m256 VF_HSUM_F16DOT_T(const __m256 v[8])
 				     _mm256_permute2f128_ps(v[2 * p], v[2 * p + 1], 0x31));
 	return _mm256_hadd_ps(_mm256_hadd_ps(w[0], w[1]), _mm256_hadd_ps(w[2], w[3]));
 }
-/* attn_head's V accumulators per pass: VACC_DC vectors of each of 4 slots */
+/* v_slots_g's V accumulators per pass for one head: VACC_DC vectors of each of 4 slots */
 #define VACC_DC 2
 
 static inline float VF_HMAX(__m256 v)

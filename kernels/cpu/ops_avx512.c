@@ -83,7 +83,7 @@ static inline __m512 VF_HSUM_F16DOT_T(const __m512 v[16])
 				     _mm512_shuffle_ps(x[2 * m], x[2 * m + 1], 0xee));
 	return _mm512_add_ps(_mm512_shuffle_ps(y[0], y[1], 0x88), _mm512_shuffle_ps(y[0], y[1], 0xdd));
 }
-/* attn_head's V accumulators per pass: VACC_DC vectors of each of 4 slots */
+/* v_slots_g's V accumulators per pass for one head: VACC_DC vectors of each of 4 slots */
 #define VACC_DC 4
 
 static inline float VF_HMAX(__m512 v)

@@ -14,11 +14,11 @@
  *   the sequence of its AVX2 or AVX-512 build), for the softmax op ours
  *   (vexp, about 2 ulp); either differs from the libm reference by a few
  *   ulp (t4003 bounds this).  silu and the attention, whose summation
- *   orders follow llama.cpp's too (attn_head_ggml), match llama.cpp's
+ *   orders follow llama.cpp's too (attn_heads), match llama.cpp's
  *   build for the same ISA bit for bit (t3100, t3102 on AVX2).
  * - attn_group runs the query heads of a GQA group together (each K and
- *   V vector loaded once for all of them) with, per head, exactly
- *   attn_head_ggml's operations in its order: the same bytes (t4004).
+ *   V vector loaded once for all of them) with, per head, exactly the
+ *   operations attn_head runs it with alone: the same bytes (t4004).
  * - Tails shorter than a vector go through the same vector code on a
  *   zero-padded copy, so there is one code path per op.
  * Requires: QK_SFX(name); VF, VW; VF_ZERO, VF_SET1, VF_LD, VF_ST, VF_ADD,
@@ -319,78 +319,7 @@ static void QK_SFX(to_f16)(uint16_t *y, const float *x, int64_t d)
 
 #define LD_KV(p) (f16 ? VF_LD_H(p) : VF_LD((const float *)(p)))
 
-/* Scores of the VW positions j0 .. j0 + VW - 1 of a decode token (rows
- * past n repeat the last row): each q . k_j as attn_head_ggml's four
- * chains folded (0+2) + (1+3), the VW folded vectors reduced together by
- * VF_HSUM_F16DOT_T (the additions of VF_HSUM_F16DOT, one result per lane),
- * times scale.  hd a multiple of 4 VW. */
-OINLINE VF QK_SFX(qk_block)(const float *q, const uint8_t *k, size_t stride, const int64_t *rows, int64_t j0,
-			    int64_t n, int hd, int f16, VF scale)
-{
-	const size_t es = f16 ? 2 : 4;
-	VF t[VW];
-#pragma GCC unroll 16
-	for (int m = 0; m < VW; m++) {
-		int64_t j = j0 + F16DOT_T_LANE(m);
-		const uint8_t *kr = k + (size_t)rows[j < n ? j : n - 1] * stride;
-		VF a[4] = {VF_ZERO, VF_ZERO, VF_ZERO, VF_ZERO};
-		for (int d = 0; d < hd; d += 4 * VW)
-#pragma GCC unroll 16
-			for (int c = 0; c < 4; c++)
-				a[c] = VF_FMA(LD_KV(kr + es * (d + VW * c)), VF_LD(q + d + VW * c), a[c]);
-		t[m] = VF_ADD(VF_ADD(a[0], a[2]), VF_ADD(a[1], a[3]));
-	}
-	return VF_MUL(VF_HSUM_F16DOT_T(t), scale);
-}
-
-/* Four accumulator slots of the transposed-V matmul, s0 + c ds for c < 4:
- * slot s takes positions s, s + S, s + 2 S, ... in order, each d's chain
- * starting from 0 and adding fma(v_j[d], p_j, acc); done DC vectors of d
- * at a time in registers.  fold: (slot 0 + slot 2) + (slot 1 + slot 3)
- * stored at out, else slot c at out + c hd. */
-OINLINE void QK_SFX(v_slots)(float *out, const uint8_t *v, size_t stride, const int64_t *rows, const float *p,
-			     int64_t n, int hd, int f16, int64_t s0, int64_t ds, int64_t S, int fold, int DC)
-{
-	const size_t es = f16 ? 2 : 4;
-	for (int d0 = 0; d0 < hd; d0 += DC * VW) {
-		VF a[4][VACC_DC];
-#pragma GCC unroll 16
-		for (int c = 0; c < 4; c++)
-#pragma GCC unroll 16
-			for (int e = 0; e < DC; e++)
-				a[c][e] = VF_ZERO;
-#define V_STEP(c, j)                                                                       \
-	do {                                                                               \
-		const uint8_t *vr_ = v + (size_t)rows[j] * stride + es * (size_t)d0;       \
-		VF pj_ = VF_SET1(p[j]);                                                    \
-		_Pragma("GCC unroll 16")                                                     \
-		for (int e = 0; e < DC; e++)                                               \
-			a[c][e] = VF_FMA(LD_KV(vr_ + es * (size_t)(VW * e)), pj_, a[c][e]); \
-	} while (0)
-		int64_t j = s0;
-		for (; j + 3 * ds < n; j += S)
-#pragma GCC unroll 16
-			for (int c = 0; c < 4; c++)
-				V_STEP(c, j + c * ds);
-#pragma GCC unroll 16
-		for (int c = 0; c < 3; c++)
-			if (j + c * ds < n)
-				V_STEP(c, j + c * ds);
-#undef V_STEP
-#pragma GCC unroll 16
-		for (int e = 0; e < DC; e++) {
-			float *o = out + d0 + VW * e;
-			if (fold)
-				VF_ST(o, VF_ADD(VF_ADD(a[0][e], a[2][e]), VF_ADD(a[1][e], a[3][e])));
-			else
-#pragma GCC unroll 16
-				for (int c = 0; c < 4; c++)
-					VF_ST(o + (size_t)c * (size_t)hd, a[c][e]);
-		}
-	}
-}
-
-/* q . k for one position outside qk_block (see attn_head_ggml): batched
+/* q . k for one position outside qk_block_g (see attn_heads): batched
  * with an F16 cache one chain of VW lanes reduced by VF_HSUM, else four
  * chains over the whole steps of 4 VW folded (0+2) + (1+3) and reduced by
  * VF_HSUM_F16DOT, the rest added in double (F16) or float (F32). */
@@ -486,101 +415,6 @@ OINLINE void QK_SFX(att_fold)(float *out, const float *part, int hd, int batched
 	}
 }
 
-/* Attention in llama.cpp's order (its non-flash path, which made the
- * goldens: K.q and V.softmax are matmuls).  A token standing for a batch
- * (batched = 1) takes the order of llama.cpp's batched matmuls, a decode
- * token that of its one-token ones:
- * - q . k_j: with an F16 cache llama.cpp rounds q to half (the caller did)
- *   and, batched, runs tinyBLAS: one chain of VW lanes over the head,
- *   reduced by VF_HSUM (the halving tree: lanes l and l + w/2 added, w
- *   halved).  Alone, and with an F32 cache always (q is not contiguous
- *   there, so it takes ggml's vec_dot), four chains over steps of 4 VW,
- *   folded (0+2) + (1+3), reduced by VF_HSUM_F16DOT; the elements after
- *   the last whole step added in double (F16), or in float (F32, as GCC
- *   compiled ggml_vec_dot_f32's tail: the products of whole fours rounded
- *   and added in order, the last 1..3 by fused multiply-adds).  Alone
- *   with no such elements (hd a multiple of 4 VW), VW positions at a time
- *   (qk_block: the same additions, the reductions side by side);
- * - times scale; e_j = ggml's exp (gexp) of s_j - max over VW positions
- *   at a time from position 0, each VW reduced by VF_HSUM and summed in
- *   double (positions past n count as masked: e = 0, which adds nothing,
- *   as llama.cpp's padded cache does); p_j = e_j * (float)(1 / sum),
- *   rounded to half for an F16 cache;
- * - out[d] = sum_j p_j v_j[d] as the transposed-V matmul: slot j % S of S
- *   accumulator chains per d (S = VW batched, 4 VW alone), positions in
- *   order, the slots then folded like the lanes of the dots above
- *   (alone: chains (0+2) + (1+3) first, then VF_HSUM_F16DOT's tree).  The
- *   chains are run four slots at a time in registers (v_slots), their
- *   sums (alone: folded) kept in VW rows of hd before the tree.
- * Needs hd a multiple of VW.  scores: n rounded up to 64, plus 64 * hd
- * floats. */
-static void QK_SFX(attn_head_ggml)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
-				   const int64_t *rows, int64_t n, int hd, int f16, int batched, float scale,
-				   float *scores)
-{
-	const int64_t np = (n + 63) & ~(int64_t)63;
-	float *part = scores + np;
-	float max = -INFINITY;
-	const int dp = hd & ~(4 * VW - 1);
-	int64_t j = 0;
-	if (!batched && dp == hd) {
-		/* scores past n in the last block are overwritten below */
-		const VF sc = VF_SET1(scale);
-		VF mv = VF_SET1(-INFINITY);
-		for (; j + VW <= n; j += VW) {
-			VF s = f16 ? QK_SFX(qk_block)(q, k, stride, rows, j, n, hd, 1, sc)
-				   : QK_SFX(qk_block)(q, k, stride, rows, j, n, hd, 0, sc);
-			VF_ST(scores + j, s);
-			mv = VF_MAX(s, mv);
-		}
-		max = VF_HMAX(mv);
-		if (j < n) {
-			VF s = f16 ? QK_SFX(qk_block)(q, k, stride, rows, j, n, hd, 1, sc)
-				   : QK_SFX(qk_block)(q, k, stride, rows, j, n, hd, 0, sc);
-			VF_ST(scores + j, s);
-			for (; j < n; j++)
-				max = scores[j] > max ? scores[j] : max;
-		}
-	}
-	for (; j < n; j++) {
-		scores[j] = QK_SFX(qk_row)(q, k + (size_t)rows[j] * stride, hd, f16, batched) * scale;
-		max = scores[j] > max ? scores[j] : max;
-	}
-	QK_SFX(att_probs)(scores, n, max, f16);
-	/* part[l hd ..]: slot l batched, slots l + c VW folded alone */
-	const int dc = (hd / VW) % VACC_DC ? 1 : VACC_DC;
-	for (int g = 0; g < (batched ? VW / 4 : VW); g++) {
-		int64_t s0 = batched ? 4 * g : g, ds = batched ? 1 : VW, S = batched ? VW : 4 * VW;
-		float *o = part + (size_t)s0 * (size_t)hd;
-#define V_SLOTS(F, DC) QK_SFX(v_slots)(o, v, stride, rows, scores, n, hd, F, s0, ds, S, !batched, DC)
-		if (dc == VACC_DC) {
-			if (f16)
-				V_SLOTS(1, VACC_DC);
-			else
-				V_SLOTS(0, VACC_DC);
-		} else {
-			if (f16)
-				V_SLOTS(1, 1);
-			else
-				V_SLOTS(0, 1);
-		}
-#undef V_SLOTS
-	}
-	QK_SFX(att_fold)(out, part, hd, batched);
-}
-
-/* One query head (see cpu.h): llama.cpp's order above when the head is a
- * multiple of VW, else the reference. */
-static void QK_SFX(attn_head)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
-			      const int64_t *rows, int64_t n, int hd, int mode, float scale, float *scores)
-{
-	if (hd % VW)
-		qk_attn_head_ref(out, q, k, v, stride, rows, n, hd, mode, scale, scores);
-	else
-		QK_SFX(attn_head_ggml)(out, q, k, v, stride, rows, n, hd, mode & QK_ATT_F16, (mode & QK_ATT_BATCH) != 0,
-				       scale, scores);
-}
-
 /* ------------------------------------------------- a GQA group of heads */
 
 /* attn_heads runs up to ATT_NH query heads of a group together (on AVX2
@@ -618,11 +452,15 @@ OINLINE void QK_SFX(att_prefetch)(const uint8_t *base, size_t stride, const int6
 		QK_SFX(att_prefetch_row)(base + (size_t)rows[j] * stride, bytes);
 }
 
-/* qk_block for nh heads (q + h hd) at once: each K vector is loaded once
- * and multiplied into every head's chains; per head the operations of
- * qk_block.  qv: when hd is 4 VW, the heads' q in registers (qv[4 h + c]
- * = q + h hd + c VW), else NULL.  s[h]: head h's VW scores.  Prefetches
- * the K rows ATT_PF positions on. */
+/* Scores of the VW positions j0 .. j0 + VW - 1 of a decode token for nh
+ * heads (q + h hd) at once (rows past n repeat the last row): per head
+ * each q . k_j as four chains folded (0+2) + (1+3), the VW folded vectors
+ * reduced together by VF_HSUM_F16DOT_T (the additions of VF_HSUM_F16DOT,
+ * one result per lane), times scale; each K vector is loaded once and
+ * multiplied into every head's chains.  hd a multiple of 4 VW.  qv: when
+ * hd is 4 VW, the heads' q in registers (qv[4 h + c] = q + h hd + c VW),
+ * else NULL.  s[h]: head h's VW scores.  Prefetches the K rows ATT_PF
+ * positions on. */
 OINLINE void QK_SFX(qk_block_g)(VF *s, const float *q, const VF *qv, int nh, const uint8_t *k, size_t stride,
 				const int64_t *rows, int64_t j0, int64_t n, int hd, int f16, VF scale)
 {
@@ -658,10 +496,9 @@ OINLINE void QK_SFX(qk_block_g)(VF *s, const float *q, const VF *qv, int nh, con
 		s[h] = VF_MUL(VF_HSUM_F16DOT_T(t[h]), scale);
 }
 
-/* The scores of a decode token for nh heads (hd a multiple of 4 VW) as
- * attn_head_ggml's qk_block loop computes them, VW positions at a time
- * by qk_block_g, into sc + h pstep; max[h]: head h's largest.  qv as for
- * qk_block_g. */
+/* The scores of a decode token for nh heads (hd a multiple of 4 VW), VW
+ * positions at a time by qk_block_g, into sc + h pstep; max[h]: head h's
+ * largest.  qv as for qk_block_g. */
 OINLINE void QK_SFX(qk_blocks_g)(float *sc, size_t pstep, float *max, const float *q, const VF *qv, int nh,
 				 const uint8_t *k, size_t stride, const int64_t *rows, int64_t n, int hd, int f16,
 				 float scale)
@@ -697,11 +534,14 @@ OINLINE void QK_SFX(qk_blocks_g)(float *sc, size_t pstep, float *max, const floa
 	}
 }
 
-/* v_slots for nh heads at once: head h's probabilities at p + h pstep,
- * its slots stored at out + h ostep; each V vector is loaded once and
- * multiplied into every head's chains, per head the operations of
- * v_slots.  Prefetches the rows pfd positions after its own (those of
- * the next call). */
+/* Four accumulator slots of the transposed-V matmul for nh heads at
+ * once, s0 + c ds for c < 4: slot s takes positions s, s + S, s + 2 S, ...
+ * in order, each d's chain starting from 0 and adding fma(v_j[d], p_j,
+ * acc); done DC vectors of d at a time in registers.  Head h's
+ * probabilities at p + h pstep, its slots at out + h ostep: fold, (slot 0
+ * + slot 2) + (slot 1 + slot 3), else slot c at + c hd.  Each V vector is
+ * loaded once and multiplied into every head's chains.  Prefetches the
+ * rows pfd positions after its own (those of the next call). */
 OINLINE void QK_SFX(v_slots_g)(float *out, size_t ostep, const uint8_t *v, size_t stride, const int64_t *rows,
 			       const float *p, size_t pstep, int nh, int64_t n, int hd, int f16, int64_t s0,
 			       int64_t ds, int64_t S, int fold, int DC, int64_t pfd)
@@ -759,13 +599,39 @@ OINLINE void QK_SFX(v_slots_g)(float *out, size_t ostep, const uint8_t *v, size_
 	}
 }
 
-/* attn_head_ggml for nh <= ATT_NH query heads sharing one KV head: head
- * h's q (rounded for F16) at q + h hd, its result at out + h hd.  The
- * scores of all nh heads are computed in one pass over K and their V
- * products in one pass over V, each K and V vector loaded (and converted)
- * once; every head gets exactly attn_head_ggml's operations, in its
- * order, so its bytes.  sc: nh (n rounded up to 64) floats of scores,
- * then nh VW hd of slots. */
+/* Attention in llama.cpp's order (its non-flash path, which made the
+ * goldens: K.q and V.softmax are matmuls).  A token standing for a batch
+ * (batched = 1) takes the order of llama.cpp's batched matmuls, a decode
+ * token that of its one-token ones:
+ * - q . k_j: with an F16 cache llama.cpp rounds q to half (the caller did)
+ *   and, batched, runs tinyBLAS: one chain of VW lanes over the head,
+ *   reduced by VF_HSUM (the halving tree: lanes l and l + w/2 added, w
+ *   halved).  Alone, and with an F32 cache always (q is not contiguous
+ *   there, so it takes ggml's vec_dot), four chains over steps of 4 VW,
+ *   folded (0+2) + (1+3), reduced by VF_HSUM_F16DOT; the elements after
+ *   the last whole step added in double (F16), or in float (F32, as GCC
+ *   compiled ggml_vec_dot_f32's tail: the products of whole fours rounded
+ *   and added in order, the last 1..3 by fused multiply-adds).  Alone
+ *   with no such elements (hd a multiple of 4 VW), VW positions at a time
+ *   (qk_block_g: the same additions, the reductions side by side);
+ * - times scale; e_j = ggml's exp (gexp) of s_j - max over VW positions
+ *   at a time from position 0, each VW reduced by VF_HSUM and summed in
+ *   double (positions past n count as masked: e = 0, which adds nothing,
+ *   as llama.cpp's padded cache does); p_j = e_j * (float)(1 / sum),
+ *   rounded to half for an F16 cache;
+ * - out[d] = sum_j p_j v_j[d] as the transposed-V matmul: slot j % S of S
+ *   accumulator chains per d (S = VW batched, 4 VW alone), positions in
+ *   order, the slots then folded like the lanes of the dots above
+ *   (alone: chains (0+2) + (1+3) first, then VF_HSUM_F16DOT's tree).  The
+ *   chains are run four slots at a time in registers (v_slots_g), their
+ *   sums (alone: folded) kept in VW rows of hd before the tree.
+ * attn_heads runs nh <= ATT_NH query heads sharing one KV head (head h's
+ * q, rounded for F16, at q + h hd, its result at out + h hd): the scores
+ * of all nh heads in one pass over K and their V products in one pass over
+ * V, each K and V vector loaded (and converted) once; every head gets the
+ * operations above in their order, so the bytes it gets alone (nh = 1, as
+ * attn_head runs it; t4004).  Needs hd a multiple of VW.  sc: nh (n
+ * rounded up to 64) floats of scores, then nh VW hd of slots. */
 OINLINE void QK_SFX(attn_heads)(float *out, const float *q, int nh, const uint8_t *k, const uint8_t *v,
 				size_t stride, const int64_t *rows, int64_t n, int hd, int f16, int batched,
 				float scale, float *sc)
@@ -825,7 +691,7 @@ OINLINE void QK_SFX(attn_heads)(float *out, const float *q, int nh, const uint8_
 			}
 		}
 	}
-	/* V: slot groups as attn_head_ggml's; the rows of the first group
+	/* V: slot groups as described above; the rows of the first group
 	 * prefetched here, v_slots_g prefetches those of the next */
 	const int64_t ng = batched ? VW / 4 : VW, gw = batched ? 4 : 1;
 	for (int64_t i = 0; i < n; i += VW)
@@ -894,6 +760,21 @@ static void QK_SFX(attn_group)(float *out, const float *q, int g, const uint8_t 
 #undef HEADS
 		h += nh;
 	}
+}
+
+/* One query head (see cpu.h; q already rounded for an F16 cache):
+ * attn_heads for a group of one, the reference when the head is not a
+ * multiple of VW. */
+static void QK_SFX(attn_head)(float *out, const float *q, const uint8_t *k, const uint8_t *v, size_t stride,
+			      const int64_t *rows, int64_t n, int hd, int mode, float scale, float *scores)
+{
+	int batched = (mode & QK_ATT_BATCH) != 0;
+	if (hd % VW)
+		qk_attn_head_ref(out, q, k, v, stride, rows, n, hd, mode, scale, scores);
+	else if (mode & QK_ATT_F16)
+		QK_SFX(attn_heads)(out, q, 1, k, v, stride, rows, n, hd, 1, batched, scale, scores);
+	else
+		QK_SFX(attn_heads)(out, q, 1, k, v, stride, rows, n, hd, 0, batched, scale, scores);
 }
 
 #undef LD_KV
