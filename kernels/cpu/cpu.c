@@ -163,7 +163,6 @@ static int scratch2(cpu *c, size_t n)
  * chunks of all the weights one pool job. */
 typedef struct mm_job {
 	const qk_isa *isa;
-	int n;
 	qk_gemm g[QK_MATMUL_MAX];
 	qk_gemm_fn fn[QK_MATMUL_MAX];
 	int64_t chunk[QK_MATMUL_MAX], first[QK_MATMUL_MAX + 1]; /* rows per chunk; first chunk of each */
@@ -200,11 +199,11 @@ static int64_t row_chunk(int64_t m, int nth)
 	return c < 16 ? 16 : (c + 15) / 16 * 16;
 }
 
-/* The weights [w0, w1) of one activation kind. */
+/* n weights of one activation kind. */
 static int matmul_kind(cpu *c, qk_tensor *const *y, const qk_tensor *x, const qk_tensor *const *w, int n,
 		       const qk_tensor *nb)
 {
-	mm_job j = {.isa = c->isa, .n = n, .x = x};
+	mm_job j = {.isa = c->isa, .x = x};
 	int kind = qk_act_kind(w[0]->type), nth = qk_pool_size(c->pool), packed_all = 1;
 	qk_act xa;
 	size_t need = qk_act_layout(&xa, kind, x->rows, x->cols);
@@ -279,7 +278,6 @@ typedef struct row_job {
 	const qk_rope *rope;
 	int32_t *out;          /* argmax: the results */
 	const int32_t *slots;  /* kv store: the cache rows */
-	const qk_tensor *kv;   /* kv store: the V cache */
 } row_job;
 
 enum { OP_RMSNORM, OP_SILU_MUL, OP_SOFTMAX, OP_ADD, OP_ROPE, OP_EMBED, OP_ARGMAX, OP_KV_STORE };
@@ -327,10 +325,10 @@ static void row_job_run(void *arg, int ith, int64_t t0, int64_t t1)
 		case OP_ARGMAX:
 			j->out[t] = (int32_t)isa->argmax(FROW(j->a, t), j->a->cols);
 			break;
-		case OP_KV_STORE: /* a: k, b: v, y: the K cache, kv: the V cache */
+		case OP_KV_STORE: /* a: k, b: v, y: the K cache, c: the V cache */
 			for (int kv = 0; kv < 2; kv++) {
 				const float *src = FROW(kv ? j->b : j->a, t);
-				const qk_tensor *c = kv ? j->kv : j->y;
+				const qk_tensor *c = kv ? j->c : j->y;
 				uint8_t *dst = (uint8_t *)c->data + (size_t)j->slots[t] * c->stride;
 				if (c->type == QK_F32)
 					memcpy(dst, src, (size_t)j->a->cols * 4);
@@ -410,7 +408,7 @@ static int cpu_kv_store(void *ctx, qk_tensor *kc, qk_tensor *vc, const qk_tensor
 		if (sl[i] < 0 || sl[i] >= kc->rows)
 			return qk_seterr("kv store: slot %d outside the cache's %lld rows", (int)sl[i],
 					 (long long)kc->rows);
-	row_job j = {.op = OP_KV_STORE, .y = kc, .kv = vc, .a = k, .b = v, .slots = sl};
+	row_job j = {.op = OP_KV_STORE, .y = kc, .c = vc, .a = k, .b = v, .slots = sl};
 	return run_rows(ctx, &j);
 }
 
@@ -427,7 +425,8 @@ typedef struct attn_job {
 	int64_t maxn;          /* the most positions a token attends to */
 } attn_job;
 
-/* Work items are (token, KV head) pairs, one per chunk: attn_group runs
+/* Work items are (token, KV head) pairs (a token's pairs one chunk when
+ * there are many tokens, else one pair per chunk): attn_group runs
  * the GQA group's n_head / n_kv_head query heads together, reading each
  * K and V row once for all of them (and rounds q for an F16 cache); the
  * results are the bytes of the heads one by one.  Each thread's scratch
@@ -457,11 +456,13 @@ static void attn_job_run(void *arg, int ith, int64_t i0, int64_t i1)
 			*cur = t;
 			/* the token's K and V rows, all its KV heads, towards L2 */
 			size_t rb = (size_t)p->n_kv_head * p->head_dim * es;
-			for (int64_t i = 0; i < n; i++)
+			for (int64_t i = 0; i < n; i++) {
+				size_t at = (size_t)rows[i] * j->kc->stride; /* the same in vc */
 				for (size_t o = 0; o < rb; o += 64) {
-					__builtin_prefetch((const uint8_t *)j->kc->data + (size_t)rows[i] * j->kc->stride + o, 0, 2);
-					__builtin_prefetch((const uint8_t *)j->vc->data + (size_t)rows[i] * j->kc->stride + o, 0, 2);
+					__builtin_prefetch((const uint8_t *)j->kc->data + at + o, 0, 2);
+					__builtin_prefetch((const uint8_t *)j->vc->data + at + o, 0, 2);
 				}
+			}
 		}
 		const float *q = (const float *)((const char *)j->q->data + (size_t)t * j->q->stride) +
 				 (size_t)h * p->head_dim;
