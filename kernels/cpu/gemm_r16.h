@@ -19,6 +19,14 @@
 
 #include <string.h>
 
+/* Four activation bytes as one int32, to broadcast to every row's lane. */
+INLINE int32_t ld4(const int8_t *p)
+{
+	int32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
 #ifdef __AVX512F__
 #define R16T 8
 typedef __m512 v16f;
@@ -60,13 +68,6 @@ INLINE void r16_q4_1_unpack(const uint8_t *qs, v16i q[8])
 		q[k] = _mm512_and_si512(v, lo);
 		q[k + 4] = _mm512_and_si512(_mm512_srli_epi16(v, 4), lo);
 	}
-}
-
-INLINE int32_t ld4(const int8_t *p)
-{
-	int32_t v;
-	memcpy(&v, p, 4);
-	return v;
 }
 
 INLINE __m512i bcast4(const int8_t *p)
@@ -173,9 +174,7 @@ INLINE v16f r16_q4_1_dot(const v16i q[8], const int8_t *x)
 	__m256i lo = _mm256_setzero_si256(), hi = _mm256_setzero_si256();
 	UNROLL
 	for (int k = 0; k < 8; k++) {
-		int32_t xk;
-		memcpy(&xk, x + (k < 4 ? 4 * k : 16 + 4 * (k - 4)), 4);
-		__m256i xv = _mm256_set1_epi32(xk);
+		__m256i xv = _mm256_set1_epi32(ld4(x + (k < 4 ? 4 * k : 16 + 4 * (k - 4))));
 		lo = _mm256_add_epi16(lo, _mm256_maddubs_epi16(q[k].lo, xv));
 		hi = _mm256_add_epi16(hi, _mm256_maddubs_epi16(q[k].hi, xv));
 	}
@@ -204,9 +203,7 @@ INLINE v16f r16_q8_0_dot(const v16i q[16], const int8_t *x, int32_t sum_x)
 	(void)sum_x;
 	UNROLL
 	for (int k = 0; k < 8; k++) {
-		int32_t xk;
-		memcpy(&xk, x + 4 * k, 4);
-		__m256i xv = _mm256_set1_epi32(xk);
+		__m256i xv = _mm256_set1_epi32(ld4(x + 4 * k));
 		lo = _mm256_add_epi32(lo, _mm256_madd_epi16(_mm256_maddubs_epi16(q[8 + k].lo, _mm256_sign_epi8(xv, q[k].lo)), one));
 		hi = _mm256_add_epi32(hi, _mm256_madd_epi16(_mm256_maddubs_epi16(q[8 + k].hi, _mm256_sign_epi8(xv, q[k].hi)), one));
 	}
@@ -227,6 +224,7 @@ INLINE void r16_tile(const qk_gemm *g, const uint8_t *grp, const uint8_t *pf, in
 		     const int q41)
 {
 	const int64_t nb = g->k / QK_32;
+	const size_t bs = q41 ? 320 : 544; /* a group block */
 	const int8_t *xq[R16T];
 	const float *xd[R16T], *xs[R16T];
 	const int32_t *xi[R16T];
@@ -242,13 +240,11 @@ INLINE void r16_tile(const qk_gemm *g, const uint8_t *grp, const uint8_t *pf, in
 	}
 	for (int64_t b = 0; b < nb; b++) {
 		v16i q[16];
-		if (pf) { /* the next group's block: weights stream from memory */
-			const size_t bs = q41 ? 320 : 544;
+		const uint8_t *p = grp + bs * b;
+		if (pf) /* the next group's block: weights stream from memory */
 			for (size_t o = 0; o < bs; o += 64)
 				_mm_prefetch((const char *)(pf + bs * b + o), _MM_HINT_T0);
-		}
 		if (q41) {
-			const uint8_t *p = grp + 320 * b;
 			v16f dw = v16_ld_f16(p), mw = v16_ld_f16(p + 32);
 			r16_q4_1_unpack(p + 64, q);
 			UNROLL
@@ -256,7 +252,6 @@ INLINE void r16_tile(const qk_gemm *g, const uint8_t *grp, const uint8_t *pf, in
 				acc[t] = v16_step(acc[t], r16_q4_1_dot(q, xq[t] + QK_32 * b), dw, v16_bcast(xd[t][b]),
 						  mw, v16_bcast(xs[t][b]));
 		} else {
-			const uint8_t *p = grp + 544 * b;
 			v16f dw = v16_ld_f16(p);
 			r16_q8_0_load(p + 32, q);
 			UNROLL
