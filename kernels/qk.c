@@ -178,15 +178,19 @@ static void t_span(const qk_tensor *t, const char **lo, const char **hi)
 	*hi = *lo + (size_t)(t->rows - 1) * t->stride + qk_row_bytes(t->type, t->cols);
 }
 
+/* Whether a and b share any byte. */
+static int t_overlap(const qk_tensor *a, const qk_tensor *b)
+{
+	const char *a0, *a1, *b0, *b1;
+	t_span(a, &a0, &a1);
+	t_span(b, &b0, &b1);
+	return a0 < b1 && b0 < a1;
+}
+
 /* y and x do not share any byte. */
 static int t_disjoint(const qk_tensor *y, const qk_tensor *x, const char *what)
 {
-	const char *ya, *ye, *xa, *xe;
-	t_span(y, &ya, &ye);
-	t_span(x, &xa, &xe);
-	if (ye <= xa || xe <= ya)
-		return 0;
-	return qk_seterr("%s: output overlaps an input", what);
+	return t_overlap(y, x) ? qk_seterr("%s: output overlaps an input", what) : 0;
 }
 
 /* y is x (same memory and stride: in place) or does not overlap it. */
@@ -313,13 +317,9 @@ int qk_matmul_n(qk_backend *be, int n, qk_tensor *const *y, const qk_tensor *x, 
 			return qk_seterr("matmul: %s is not a weight type", qk_type_name(w[i]->type));
 		if (t_disjoint(y[i], x, "matmul") < 0)
 			return -1;
-		for (int j = 0; j < i; j++) {
-			const char *a0, *a1, *b0, *b1;
-			t_span(y[i], &a0, &a1);
-			t_span(y[j], &b0, &b1);
-			if (a0 < b1 && b0 < a1)
+		for (int j = 0; j < i; j++)
+			if (t_overlap(y[i], y[j]))
 				return qk_seterr("matmul: outputs %d and %d overlap", j, i);
-		}
 	}
 	if (nb && t_is(nb, "matmul: batch sizes", QK_I32, 2, x->rows) < 0)
 		return -1;

@@ -149,7 +149,6 @@ static void q4_1_ref(const qk_gemm *g, int64_t r0, int64_t r1, int fast)
 		}
 }
 
-
 static void gemm_q8_0_ref(const qk_gemm *g, int64_t r0, int64_t r1)
 {
 	q8_0_ref(g, r0, r1, 0);
