@@ -80,13 +80,11 @@ int main(int argc, char **argv)
 		die(argv[2]);
 	q_ids prompts[MAX_PROMPTS];
 	int np = 0;
-	for (char *s = text.p, *nl; s && *s && np < MAX_PROMPTS; s = nl ? nl + 1 : NULL) {
-		nl = strchr(s, '\n');
-		size_t len = nl ? (size_t)(nl - s) : strlen(s), k = 0;
-		for (size_t j = 0; j < len; j++, k++) /* "\n" -> newline, in place */
-			s[k] = s[j] == '\\' && j + 1 < len && s[j + 1] == 'n' ? (j++, '\n') : s[j];
+	char *cur = text.p, *s;
+	size_t len;
+	while (np < MAX_PROMPTS && (s = next_line(&cur, &len))) {
 		prompts[np] = (q_ids)Q_IDS_INIT;
-		if (q_tok_encode(tok, s, k, Q_TOK_ADD_SPECIAL | Q_TOK_PARSE_SPECIAL, &prompts[np]) < 0)
+		if (q_tok_encode(tok, s, len, Q_TOK_ADD_SPECIAL | Q_TOK_PARSE_SPECIAL, &prompts[np]) < 0)
 			die("encode");
 		np++;
 	}

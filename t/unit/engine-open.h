@@ -1,7 +1,8 @@
 /*
  * engine-open.h - what the engine test drivers (t/unit/engine-*.c) share:
- * one error exit (status 2: the driver itself failed, not the comparison)
- * and opening a GGUF model with its tokenizer on the CPU backend.
+ * one error exit (status 2: the driver itself failed, not the comparison),
+ * opening a GGUF model with its tokenizer on the CPU backend, and reading
+ * a prompts file line by line.
  * Each driver sets `prog` to its name before anything can fail.
  */
 #ifndef Q_ENGINE_OPEN_H
@@ -9,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "err.h"
 #include "gguf.h"
@@ -50,6 +52,22 @@ static inline void alternate_sampling(q_sample_params *s, int i)
 		s->temp = 0.9f;
 		s->seed = (uint64_t)i;
 	}
+}
+
+/* The next line of a prompts file from *s (NULL when none is left), its
+ * "\n" escapes turned into newlines in place; *len gets its length. */
+static inline char *next_line(char **s, size_t *len)
+{
+	char *p = *s;
+	if (!p || !*p)
+		return NULL;
+	char *nl = strchr(p, '\n');
+	size_t n = nl ? (size_t)(nl - p) : strlen(p), k = 0;
+	for (size_t j = 0; j < n; j++, k++)
+		p[k] = p[j] == '\\' && j + 1 < n && p[j + 1] == 'n' ? (j++, '\n') : p[j];
+	*s = nl ? nl + 1 : NULL;
+	*len = k;
+	return p;
 }
 
 static void close_model(q_gguf *g, q_tok *tok, qk_backend *be, q_model *m)

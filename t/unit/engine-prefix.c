@@ -185,12 +185,10 @@ int main(int argc, char **argv)
 		die(argv[2]);
 	q_ids st[2] = {Q_IDS_INIT, Q_IDS_INIT};
 	int nt = 0;
-	for (char *s = text.p, *nl; s && *s && nt < 2; s = nl ? nl + 1 : NULL) {
-		nl = strchr(s, '\n');
-		size_t len = nl ? (size_t)(nl - s) : strlen(s), k = 0;
-		for (size_t j = 0; j < len; j++, k++) /* "\n" -> newline, in place */
-			s[k] = s[j] == '\\' && j + 1 < len && s[j + 1] == 'n' ? (j++, '\n') : s[j];
-		if (q_tok_encode(tok, s, k, nt == 0 ? Q_TOK_ADD_SPECIAL | Q_TOK_PARSE_SPECIAL : 0, &st[nt]) < 0)
+	char *cur = text.p, *s;
+	size_t len;
+	while (nt < 2 && (s = next_line(&cur, &len))) {
+		if (q_tok_encode(tok, s, len, nt == 0 ? Q_TOK_ADD_SPECIAL | Q_TOK_PARSE_SPECIAL : 0, &st[nt]) < 0)
 			die("encode");
 		nt++;
 	}
