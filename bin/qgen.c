@@ -52,7 +52,7 @@ static const char usage[] =
 	"  -t N                  threads (default: all cores)\n"
 	"  --ctx N               context size in tokens (default: the model's, at most 4096)\n"
 	"  --truncate            keep the end of a prompt longer than the context\n"
-	"  --fast-kernels        Q4_1 matmuls in q's fast order (QK_ORDER=fast): faster, output\n"
+	"  --fast-kernels        Q4_1 and Q8_0 matmuls in q's fast order (QK_ORDER=fast): faster, output\n"
 	"                        no longer bit-identical to llama.cpp's\n"
 	"  -h, --help, --version\n";
 
